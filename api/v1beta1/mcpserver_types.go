@@ -1,0 +1,401 @@
+package v1beta1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Transport is how the MCP server in the backend pod speaks MCP.
+// +kubebuilder:validation:Enum=stdio;sse;streamable-http
+type Transport string
+
+// Transports an MCP server can speak.
+const (
+	TransportStdio          Transport = "stdio"
+	TransportSSE            Transport = "sse"
+	TransportStreamableHTTP Transport = "streamable-http"
+)
+
+// ProxyMode is the protocol the proxy offers to MCP clients.
+// +kubebuilder:validation:Enum=streamable-http;sse
+type ProxyMode string
+
+// Protocols the proxy can offer to clients.
+const (
+	ProxyModeStreamableHTTP ProxyMode = "streamable-http"
+	ProxyModeSSE            ProxyMode = "sse"
+)
+
+// SessionStorageProvider names where the proxy keeps session routing state.
+// +kubebuilder:validation:Enum=memory;redis
+type SessionStorageProvider string
+
+// Session storage providers.
+const (
+	SessionStorageMemory SessionStorageProvider = "memory"
+	SessionStorageRedis  SessionStorageProvider = "redis"
+)
+
+// DefaultPort is the proxy and MCP port used when none is given.
+const DefaultPort int32 = 8080
+
+// MCPServerSpec describes an MCP server and the proxy in front of it.
+// +kubebuilder:validation:XValidation:rule="self.transport != 'stdio' || !has(self.backendReplicas) || self.backendReplicas <= 1",message="a stdio MCP server accepts a single client connection, so it runs as one backend pod: set backendReplicas to 0 or 1, or use transport sse or streamable-http to scale the backend",fieldPath=".backendReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.proxyMode) || self.transport == 'stdio' || self.proxyMode == self.transport",message="proxyMode only applies to stdio servers; an sse or streamable-http server is offered to clients over its own transport: remove proxyMode or set it equal to transport",fieldPath=".proxyMode"
+// +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.proxyPort) || self.port == self.proxyPort",message="port is the deprecated name of proxyPort and the two differ: remove port and keep proxyPort",fieldPath=".port"
+// +kubebuilder:validation:XValidation:rule="!has(self.targetPort) || !has(self.mcpPort) || self.targetPort == self.mcpPort",message="targetPort is the deprecated name of mcpPort and the two differ: remove targetPort and keep mcpPort",fieldPath=".targetPort"
+type MCPServerSpec struct {
+	// Image is the container image of the MCP server, e.g. ghcr.io/org/server:v1.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="image must not contain white space"
+	Image string `json:"image"`
+
+	// Transport is how the MCP server speaks MCP: stdio (the proxy attaches to
+	// the container's stdin/stdout), sse (legacy HTTP+SSE) or streamable-http.
+	// +kubebuilder:default=stdio
+	// +optional
+	Transport Transport `json:"transport,omitempty"`
+
+	// ProxyMode is the protocol the proxy offers clients of a stdio server:
+	// streamable-http (endpoint /mcp) or sse (endpoints /sse and /messages).
+	// Defaults to sse for an sse server and streamable-http otherwise; for sse
+	// and streamable-http servers it must equal transport.
+	// +optional
+	ProxyMode ProxyMode `json:"proxyMode,omitempty"`
+
+	// ProxyPort is the port the proxy listens on and its Service exposes.
+	// Defaults to 8080 (or to the deprecated port).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	ProxyPort int32 `json:"proxyPort,omitempty"`
+
+	// MCPPort is the port an sse or streamable-http MCP server listens on in
+	// its pod. Defaults to 8080 (or to the deprecated targetPort).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	MCPPort int32 `json:"mcpPort,omitempty"`
+
+	// Port is the deprecated name of proxyPort; use proxyPort.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// TargetPort is the deprecated name of mcpPort; use mcpPort.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	TargetPort int32 `json:"targetPort,omitempty"`
+
+	// Args are passed to the MCP server container, replacing the image's CMD.
+	// +optional
+	Args []string `json:"args,omitempty"`
+
+	// Env sets environment variables in the MCP server container.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Env []EnvVar `json:"env,omitempty"`
+
+	// Resources are the compute resources of the proxy container. Set the MCP
+	// server's own resources on the mcp container in podTemplateSpec.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Secrets injects keys of Kubernetes Secrets in the MCPServer's namespace
+	// into the MCP server container as environment variables.
+	// +optional
+	Secrets []SecretRef `json:"secrets,omitempty"`
+
+	// ServiceAccount is an existing ServiceAccount for the MCP server pod.
+	// When unset, the operator creates one named <name>-sa.
+	// +optional
+	ServiceAccount *string `json:"serviceAccount,omitempty"`
+
+	// PodTemplateSpec customises the MCP server pod. It is a standard
+	// PodTemplateSpec: container "mcp" is the MCP server and is merged with
+	// what the operator sets (image, args, env, ports); any other container is
+	// kept as a sidecar; pod fields (volumes, nodeSelector, tolerations,
+	// securityContext, terminationGracePeriodSeconds, ...) are kept as given.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +optional
+	PodTemplateSpec *runtime.RawExtension `json:"podTemplateSpec,omitempty"`
+
+	// ResourceOverrides adds labels, annotations and environment variables to
+	// the proxy Deployment and Service.
+	// +optional
+	ResourceOverrides *ResourceOverrides `json:"resourceOverrides,omitempty"`
+
+	// Replicas is the number of proxy pods. Unset leaves the count to a
+	// HorizontalPodAutoscaler or another controller; 0 stops the server.
+	// More than one needs sessionStorage provider redis.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// BackendReplicas is the number of MCP server pods. Unset leaves the count
+	// to a HorizontalPodAutoscaler (stdio servers always run one pod); 0
+	// stops the server. A stdio server allows at most 1.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	BackendReplicas *int32 `json:"backendReplicas,omitempty"`
+
+	// SessionStorage is where the proxy keeps the session-to-backend-pod
+	// routing table. Use redis when replicas > 1 so every proxy pod routes a
+	// session to the same backend pod.
+	// +optional
+	SessionStorage *SessionStorage `json:"sessionStorage,omitempty"`
+
+	// SessionAffinity of the proxy Service: ClientIP (default) or None.
+	// +kubebuilder:validation:Enum=ClientIP;None
+	// +kubebuilder:default=ClientIP
+	// +optional
+	SessionAffinity corev1.ServiceAffinity `json:"sessionAffinity,omitempty"`
+
+	// ToolConfigRef names an MCPToolConfig in the same namespace that filters
+	// and renames the server's tools.
+	// +optional
+	ToolConfigRef *ToolConfigRef `json:"toolConfigRef,omitempty"`
+
+	// OIDCConfigRef names a ConfigMap in the same namespace holding the OIDC
+	// settings the proxy uses to authenticate clients.
+	// +optional
+	OIDCConfigRef *ConfigMapKeyRef `json:"oidcConfigRef,omitempty"`
+
+	// AuthzConfig holds the Cedar authorization policies the proxy enforces.
+	// +optional
+	AuthzConfig *AuthzConfig `json:"authzConfig,omitempty"`
+
+	// TrustProxyHeaders makes the proxy honour X-Forwarded-Proto/Host/Prefix
+	// when it advertises its own endpoints (set it behind an ingress).
+	// +optional
+	TrustProxyHeaders bool `json:"trustProxyHeaders,omitempty"`
+
+	// EndpointPrefix is a path prefix the proxy adds to the endpoints it
+	// advertises (for an ingress that routes /prefix to the proxy).
+	// +kubebuilder:validation:Pattern=`^/[^\s]*$`
+	// +optional
+	EndpointPrefix string `json:"endpointPrefix,omitempty"`
+}
+
+// EnvVar is an environment variable set in the MCP server container.
+type EnvVar struct {
+	// Name of the environment variable.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Value of the environment variable.
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// SecretRef injects one key of a Secret as an environment variable.
+type SecretRef struct {
+	// Name of the Secret, in the MCPServer's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Key in the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+	// TargetEnvName is the environment variable that receives the value.
+	// Defaults to the key.
+	// +optional
+	TargetEnvName string `json:"targetEnvName,omitempty"`
+}
+
+// SecretKeyRef names one key of a Secret in the MCPServer's namespace.
+type SecretKeyRef struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Key in the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// ConfigMapKeyRef names a ConfigMap (and optionally one key) in the
+// MCPServer's namespace.
+type ConfigMapKeyRef struct {
+	// Name of the ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Key in the ConfigMap's data. Defaults to the referencing field's own
+	// key (oidc.json for oidcConfigRef, authz.json for authzConfig).
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// ToolConfigRef names an MCPToolConfig in the MCPServer's namespace.
+type ToolConfigRef struct {
+	// Name of the MCPToolConfig.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// AuthzConfig holds Cedar policies, inline or from a ConfigMap.
+// +kubebuilder:validation:XValidation:rule="self.type == 'configMap' ? has(self.configMap) : has(self.inline)",message="authzConfig.type selects where the policies come from: set configMap for type configMap, inline for type inline"
+type AuthzConfig struct {
+	// Type is where the policies come from: configMap or inline.
+	// +kubebuilder:validation:Enum=configMap;inline
+	// +required
+	Type string `json:"type"`
+	// ConfigMap holding the authorization configuration.
+	// +optional
+	ConfigMap *ConfigMapKeyRef `json:"configMap,omitempty"`
+	// Inline authorization configuration.
+	// +optional
+	Inline *InlineAuthzConfig `json:"inline,omitempty"`
+}
+
+// InlineAuthzConfig is a Cedar policy set written in the MCPServer.
+type InlineAuthzConfig struct {
+	// Policies are Cedar policy statements.
+	// +kubebuilder:validation:MinItems=1
+	// +required
+	Policies []string `json:"policies"`
+	// EntitiesJSON is the Cedar entity set, as JSON.
+	// +optional
+	EntitiesJSON string `json:"entitiesJson,omitempty"`
+}
+
+// SessionStorage configures where sessions are routed from.
+// +kubebuilder:validation:XValidation:rule="self.provider != 'redis' || (has(self.address) && self.address != ”)",message="sessionStorage.address is required when provider is redis: set it to the host:port of your Redis server",fieldPath=".address"
+type SessionStorage struct {
+	// Provider is memory (one proxy pod) or redis (shared by every proxy pod).
+	// +kubebuilder:default=memory
+	// +optional
+	Provider SessionStorageProvider `json:"provider,omitempty"`
+	// Address of the Redis server, host:port.
+	// +kubebuilder:validation:Pattern=`^[^\s:]+:[0-9]{1,5}$`
+	// +optional
+	Address string `json:"address,omitempty"`
+	// DB is the Redis database number.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	DB int32 `json:"db,omitempty"`
+	// KeyPrefix is prepended to every Redis key the proxy writes.
+	// +optional
+	KeyPrefix string `json:"keyPrefix,omitempty"`
+	// PasswordRef is the Secret key holding the Redis password.
+	// +optional
+	PasswordRef *SecretKeyRef `json:"passwordRef,omitempty"`
+}
+
+// ResourceOverrides customises the objects the operator creates for the proxy.
+type ResourceOverrides struct {
+	// ProxyDeployment overrides for the proxy Deployment.
+	// +optional
+	ProxyDeployment *ProxyDeploymentOverrides `json:"proxyDeployment,omitempty"`
+	// ProxyService overrides for the proxy Service.
+	// +optional
+	ProxyService *ResourceMetadataOverrides `json:"proxyService,omitempty"`
+}
+
+// ResourceMetadataOverrides adds labels and annotations to an object.
+type ResourceMetadataOverrides struct {
+	// Labels added to the object. The operator's own labels take precedence.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations added to the object.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ProxyDeploymentOverrides customises the proxy Deployment and its pods.
+type ProxyDeploymentOverrides struct {
+	ResourceMetadataOverrides `json:",inline"`
+	// PodTemplateMetadataOverrides adds labels and annotations to proxy pods.
+	// +optional
+	PodTemplateMetadataOverrides *ResourceMetadataOverrides `json:"podTemplateMetadataOverrides,omitempty"`
+	// Env adds environment variables to the proxy container.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Env []EnvVar `json:"env,omitempty"`
+}
+
+// MCPServerPhase summarises where an MCPServer is in its life.
+// +kubebuilder:validation:Enum=Pending;Ready;Failed;Terminating;Stopped
+type MCPServerPhase string
+
+// Phases of an MCPServer.
+const (
+	PhasePending     MCPServerPhase = "Pending"
+	PhaseReady       MCPServerPhase = "Ready"
+	PhaseFailed      MCPServerPhase = "Failed"
+	PhaseTerminating MCPServerPhase = "Terminating"
+	PhaseStopped     MCPServerPhase = "Stopped"
+)
+
+// MCPServerStatus is the observed state of an MCPServer.
+type MCPServerStatus struct {
+	// Phase summarises the server's state: Pending, Ready, Failed,
+	// Terminating or Stopped.
+	// +optional
+	Phase MCPServerPhase `json:"phase,omitempty"`
+	// URL is where clients inside the cluster reach the server.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// ReadyReplicas is the number of ready proxy pods.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// ObservedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, PodTemplateValid, SecretsResolved,
+	// ConfigRefsResolved, StdioReplicaCapped, SessionStorageWarning.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Message says, in words, what the server is waiting for or why it failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// MCPServer runs an MCP server in Kubernetes behind a proxy that MCP clients
+// connect to over streamable HTTP or SSE.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:storageversion
+// +kubebuilder:resource:shortName=mcpserver,categories=toolhive
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be at most 50 characters of lower-case letters, digits and '-', starting with a letter, because it names the Services mcp-<name>-proxy and mcp-<name>-headless"
+type MCPServer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired MCP server.
+	// +required
+	Spec MCPServerSpec `json:"spec"`
+	// Status is the observed state, written by the operator.
+	// +optional
+	Status MCPServerStatus `json:"status,omitempty"`
+}
+
+// MCPServerList is a list of MCPServers.
+// +kubebuilder:object:root=true
+type MCPServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MCPServer `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&MCPServer{}, &MCPServerList{})
+}

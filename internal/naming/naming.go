@@ -1,0 +1,92 @@
+// Package naming is the one place that formats the names and labels of the
+// objects the operator creates for an MCPServer; the proxy uses the same
+// labels to find backend pods.
+package naming
+
+import "maps"
+
+// Component tells the proxy's objects from the MCP server's, so that label
+// selectors never match both.
+type Component string
+
+// Components of an MCPServer.
+const (
+	ComponentProxy Component = "proxy"
+	ComponentMCP   Component = "mcp"
+)
+
+// Well-known label keys and values.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelComponent = "app.kubernetes.io/component"
+
+	// AppName is the app.kubernetes.io/name of every object of an MCPServer.
+	AppName = "mcpserver"
+	// ManagedBy is the app.kubernetes.io/managed-by value and the server-side
+	// apply field manager of the operator.
+	ManagedBy = "switchboard"
+)
+
+// Container names the seed's troubleshooting commands (-c toolhive, -c mcp) use.
+const (
+	ProxyContainer = "toolhive"
+	MCPContainer   = "mcp"
+	// PortName names the HTTP port of both containers and Services.
+	PortName = "http"
+)
+
+// SecretsHashAnnotation on the backend pod template changes when a referenced
+// Secret's value does, so the backend rolls.
+const SecretsHashAnnotation = "switchboard.dev/secrets-hash"
+
+// ProxyDeploymentName is the proxy Deployment's name.
+func ProxyDeploymentName(server string) string { return server }
+
+// BackendStatefulSetName is the backend StatefulSet's name.
+func BackendStatefulSetName(server string) string { return server }
+
+// ProxyServiceName is the Service clients connect to.
+func ProxyServiceName(server string) string { return "mcp-" + server + "-proxy" }
+
+// HeadlessServiceName is the headless Service that governs the backend
+// StatefulSet of an sse or streamable-http server.
+func HeadlessServiceName(server string) string { return "mcp-" + server + "-headless" }
+
+// ProxyServiceAccountName is the proxy's ServiceAccount, Role and RoleBinding
+// name: the MCPServer's own name, as the reference operator's docs say.
+func ProxyServiceAccountName(server string) string { return server }
+
+// MCPServiceAccountName is the ServiceAccount created for the MCP server pod
+// when spec.serviceAccount is unset.
+func MCPServiceAccountName(server string) string { return server + "-sa" }
+
+// SelectorLabels select the pods of one component of one MCPServer. They are
+// immutable once a workload exists, so they hold only stable values.
+func SelectorLabels(server string, c Component) map[string]string {
+	return map[string]string{
+		LabelName:      AppName,
+		LabelInstance:  server,
+		LabelComponent: string(c),
+	}
+}
+
+// Labels are put on every object of one component of an MCPServer.
+func Labels(server string, c Component) map[string]string {
+	l := SelectorLabels(server, c)
+	l[LabelManagedBy] = ManagedBy
+	return l
+}
+
+// MergeLabels returns extra overlaid with own: the operator's labels win, so
+// a user override can never break a selector.
+func MergeLabels(extra, own map[string]string) map[string]string {
+	if len(extra) == 0 && len(own) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(extra)+len(own))
+	maps.Copy(out, extra)
+	maps.Copy(out, own)
+	return out
+}
