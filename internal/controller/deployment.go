@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
+)
+
+const (
+	// defaultGracePeriodSeconds is the documented 30 s grace period and
+	// drain window of both workloads.
+	defaultGracePeriodSeconds int64 = 30
+	// drainHeadroomSeconds is added to the proxy pod's grace period so the
+	// drain window ends before the kubelet's SIGKILL (the reference operator
+	// has none, and cuts long streams).
+	drainHeadroomSeconds int64 = 5
+)
+
+// drainSeconds is the proxy's drain window, which is also the backend pod's
+// grace period: podTemplateSpec's terminationGracePeriodSeconds raises both.
+func drainSeconds(tmpl *corev1.PodTemplateSpec) int64 {
+	if tmpl != nil && tmpl.Spec.TerminationGracePeriodSeconds != nil {
+		return *tmpl.Spec.TerminationGracePeriodSeconds
+	}
+	return defaultGracePeriodSeconds
+}
+
+// proxyConfig is what the proxy is told about the server it fronts.
+func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig.Config {
+	c := proxyconfig.Config{
+		Server:            s.Name,
+		Port:              s.Spec.ProxyPort,
+		Transport:         string(s.Spec.Transport),
+		ProxyMode:         string(s.Spec.ExposedAs()),
+		BackendPort:       s.Spec.MCPPort,
+		BackendSelector:   metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)}),
+		EndpointPrefix:    s.Spec.EndpointPrefix,
+		TrustProxyHeaders: s.Spec.TrustProxyHeaders,
+		SessionStorage:    string(v1beta1.SessionStorageMemory),
+		DrainTimeout:      time.Duration(drainSeconds(tmpl)) * time.Second,
+	}
+	if s.Spec.Transport != v1beta1.TransportStdio {
+		c.BackendService = naming.HeadlessServiceName(s.Name)
+	}
+	if s.Spec.UsesRedis() {
+		ss := s.Spec.SessionStorage
+		c.SessionStorage = string(ss.Provider)
+		c.RedisAddress, c.RedisDB, c.RedisKeyPrefix = ss.Address, ss.DB, ss.KeyPrefix
+	}
+	return c
+}
+
+// buildProxyDeployment is the proxy Deployment <name> with container
+// "toolhive". Replicas are written only when spec.replicas is set, so an HPA
+// can own them otherwise.
+func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) *appsv1.Deployment {
+	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
+	podLabels := naming.Labels(s.Name, naming.ComponentProxy)
+	var podAnnotations map[string]string
+	var extraEnv []v1beta1.EnvVar
+	if ov := s.Spec.ResourceOverrides; ov != nil && ov.ProxyDeployment != nil {
+		d := ov.ProxyDeployment
+		meta.Labels = naming.Merge(d.Labels, meta.Labels)
+		meta.Annotations = d.Annotations
+		if p := d.PodTemplateMetadataOverrides; p != nil {
+			podLabels = naming.Merge(p.Labels, podLabels)
+			podAnnotations = naming.Merge(p.Annotations, nil)
+		}
+		extraEnv = d.Env
+	}
+	if secretsHash != "" {
+		podAnnotations = naming.Merge(podAnnotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
+	}
+
+	return &appsv1.Deployment{
+		TypeMeta:   typeMeta("apps/v1", "Deployment"),
+		ObjectMeta: meta,
+		Spec: appsv1.DeploymentSpec{
+			Replicas: s.Spec.Replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentProxy)},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: podAnnotations},
+				Spec: corev1.PodSpec{
+					ServiceAccountName:            naming.ProxyServiceAccountName(s.Name),
+					TerminationGracePeriodSeconds: ptr.To(drainSeconds(tmpl) + drainHeadroomSeconds),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{proxyContainer(s, tmpl, proxyImage, extraEnv)},
+				},
+			},
+		},
+	}
+}
+
+func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar) corev1.Container {
+	env := []corev1.EnvVar{{
+		Name:      proxyconfig.EnvNamespace,
+		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
+	}}
+	if s.Spec.UsesRedis() && s.Spec.SessionStorage.PasswordRef != nil {
+		ref := s.Spec.SessionStorage.PasswordRef
+		env = append(env, corev1.EnvVar{Name: proxyconfig.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key},
+		}})
+	}
+	for _, e := range extraEnv {
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+	probe := func(path string, period int32, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(naming.PortName)}},
+			PeriodSeconds:    period,
+			FailureThreshold: failures,
+		}
+	}
+	return corev1.Container{
+		Name:  naming.ProxyContainer,
+		Image: image,
+		Args:  proxyConfig(s, tmpl).Args(),
+		Ports: []corev1.ContainerPort{{Name: naming.PortName, ContainerPort: s.Spec.ProxyPort, Protocol: corev1.ProtocolTCP}},
+		Env:   env,
+		// Readiness follows /health, which is unhealthy while the backend is
+		// unreachable, so a Ready proxy pod means the whole chain works.
+		ReadinessProbe: probe(proxyconfig.HealthPath, 5, 2),
+		LivenessProbe:  probe(proxyconfig.LivePath, 10, 3),
+		Resources:      s.Spec.Resources,
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}
+}

@@ -1,0 +1,164 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+)
+
+func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
+	s := newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
+		s.Spec.MCPPort, s.Spec.ProxyPort = 8080, 8080
+		s.Spec.Resources = corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{"cpu": resource.MustParse("100m"), "memory": resource.MustParse("128Mi")},
+			Requests: corev1.ResourceList{"cpu": resource.MustParse("50m"), "memory": resource.MustParse("64Mi")},
+		}
+	})
+	probe := func(path string, period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
+			PeriodSeconds: period, FailureThreshold: failures,
+		}
+	}
+	want := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "osv", Namespace: "tools", Labels: proxyLabels, OwnerReferences: ownerRef},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: proxySelector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: proxyLabels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName:            "osv",
+					TerminationGracePeriodSeconds: ptr.To[int64](35),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:  "toolhive",
+						Image: "proxy:test",
+						Args: []string{
+							"--server=osv", "--port=8080", "--transport=streamable-http", "--proxy-mode=streamable-http",
+							"--backend-port=8080",
+							"--backend-selector=app.kubernetes.io/component=mcp,app.kubernetes.io/instance=osv,app.kubernetes.io/name=mcpserver",
+							"--backend-service=mcp-osv-headless", "--session-storage=memory", "--drain-timeout=30s",
+						},
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+						Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+						ReadinessProbe: probe("/health", 5, 2),
+						LivenessProbe:  probe("/livez", 10, 3),
+						Resources:      s.Spec.Resources,
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+				},
+			},
+		},
+	}
+	if d := cmp.Diff(want, buildProxyDeployment(s, nil, "proxy:test", "")); d != "" {
+		t.Errorf("deployment (-want +got):\n%s", d)
+	}
+}
+
+func TestProxyDeploymentVariants(t *testing.T) {
+	tests := []struct {
+		name   string
+		server *v1beta1.MCPServer
+		tmpl   *corev1.PodTemplateSpec
+		hash   string
+		check  func(t *testing.T, d *appsv1.Deployment)
+	}{
+		{name: "replicas unset are left to an HPA", server: newServer(), check: func(t *testing.T, d *appsv1.Deployment) {
+			if d.Spec.Replicas != nil {
+				t.Errorf("replicas = %d, want unset", *d.Spec.Replicas)
+			}
+		}},
+		{name: "replicas set are written", server: newServer(func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To[int32](2) }),
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+					t.Errorf("replicas = %v, want 2", d.Spec.Replicas)
+				}
+			}},
+		{name: "a stdio server is offered as sse when proxyMode says so",
+			server: newServer(func(s *v1beta1.MCPServer) { s.Spec.ProxyMode = v1beta1.ProxyModeSSE }),
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				want := []string{"--server=osv", "--port=8080", "--transport=stdio", "--proxy-mode=sse", "--backend-port=8080",
+					"--backend-selector=app.kubernetes.io/component=mcp,app.kubernetes.io/instance=osv,app.kubernetes.io/name=mcpserver",
+					"--session-storage=memory", "--drain-timeout=30s"}
+				if diff := cmp.Diff(want, d.Spec.Template.Spec.Containers[0].Args); diff != "" {
+					t.Errorf("args (-want +got):\n%s", diff)
+				}
+			}},
+		{name: "redis storage passes the address as flags and the password as a secret env",
+			server: newServer(func(s *v1beta1.MCPServer) {
+				s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "redis:6379", DB: 1, KeyPrefix: "mcp-sessions",
+					PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
+			}), hash: "abc",
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				c := d.Spec.Template.Spec.Containers[0]
+				wantEnv := corev1.EnvVar{Name: "SWITCHBOARD_REDIS_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "redis-password"}, Key: "password"}}}
+				if diff := cmp.Diff(wantEnv, c.Env[1]); diff != "" {
+					t.Errorf("password env (-want +got):\n%s", diff)
+				}
+				wantArgs := []string{"--session-storage=redis", "--redis-address=redis:6379", "--redis-db=1", "--redis-key-prefix=mcp-sessions"}
+				if diff := cmp.Diff(wantArgs, c.Args[len(c.Args)-5:len(c.Args)-1]); diff != "" {
+					t.Errorf("redis args (-want +got):\n%s", diff)
+				}
+				if got := d.Spec.Template.Annotations["switchboard.dev/secrets-hash"]; got != "abc" {
+					t.Errorf("secrets hash annotation = %q, want abc (a password rotation must roll the proxy)", got)
+				}
+			}},
+		{name: "terminationGracePeriodSeconds of the pod template raises the drain window and the grace period",
+			server: newServer(), tmpl: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{TerminationGracePeriodSeconds: ptr.To[int64](60)}},
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				args := d.Spec.Template.Spec.Containers[0].Args
+				if got := args[len(args)-1]; got != "--drain-timeout=1m0s" {
+					t.Errorf("last arg = %q, want --drain-timeout=1m0s", got)
+				}
+				if got := *d.Spec.Template.Spec.TerminationGracePeriodSeconds; got != 65 {
+					t.Errorf("grace period = %d, want 65 (drain window + headroom)", got)
+				}
+			}},
+		{name: "resource overrides reach the deployment, its pods and the container env",
+			server: newServer(func(s *v1beta1.MCPServer) {
+				s.Spec.ResourceOverrides = &v1beta1.ResourceOverrides{ProxyDeployment: &v1beta1.ProxyDeploymentOverrides{
+					ResourceMetadataOverrides: v1beta1.ResourceMetadataOverrides{Labels: map[string]string{"team": "a"}, Annotations: map[string]string{"note": "x"}},
+					PodTemplateMetadataOverrides: &v1beta1.ResourceMetadataOverrides{
+						Labels: map[string]string{"app.kubernetes.io/component": "nope", "pod": "y"}, Annotations: map[string]string{"scrape": "true"}},
+					Env: []v1beta1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}},
+				}}
+			}),
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				if d.Labels["team"] != "a" || d.Annotations["note"] != "x" {
+					t.Errorf("deployment metadata = %v / %v", d.Labels, d.Annotations)
+				}
+				pl := d.Spec.Template.Labels
+				if pl["pod"] != "y" || pl["app.kubernetes.io/component"] != "proxy" {
+					t.Errorf("pod labels = %v: want the override added and the selector label kept", pl)
+				}
+				if d.Spec.Template.Annotations["scrape"] != "true" {
+					t.Errorf("pod annotations = %v", d.Spec.Template.Annotations)
+				}
+				env := d.Spec.Template.Spec.Containers[0].Env
+				if last := env[len(env)-1]; last != (corev1.EnvVar{Name: "LOG_LEVEL", Value: "debug"}) {
+					t.Errorf("last env = %+v", last)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", tt.hash))
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package controller
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// desiredObjects builds every child of s, in the order they are applied:
+// identities first, then Services, then the workloads that use them.
+func desiredObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, refs resolvedRefs) []client.Object {
+	objs := []client.Object{buildProxyServiceAccount(s), buildProxyRole(s), buildProxyRoleBinding(s)}
+	if sa := buildMCPServiceAccount(s, tmpl); sa != nil {
+		objs = append(objs, sa)
+	}
+	objs = append(objs, buildProxyService(s))
+	if svc := buildHeadlessService(s); svc != nil {
+		objs = append(objs, svc)
+	}
+	return append(objs,
+		buildBackendStatefulSet(s, tmpl, refs.backendSecretsHash),
+		buildProxyDeployment(s, tmpl, proxyImage, refs.proxySecretsHash),
+	)
+}
+
+// unwantedObjects are the optional children the spec no longer asks for (a
+// headless Service after a switch to stdio, the operator's MCP ServiceAccount
+// once the user brings one), to be deleted if the operator created them.
+func unwantedObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) []client.Object {
+	var out []client.Object
+	if buildHeadlessService(s) == nil {
+		out = append(out, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: naming.HeadlessServiceName(s.Name)}})
+	}
+	if buildMCPServiceAccount(s, tmpl) == nil {
+		out = append(out, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: naming.MCPServiceAccountName(s.Name)}})
+	}
+	return out
+}

@@ -1,0 +1,173 @@
+// Package controller reconciles MCPServers: it builds every child object with
+// pure functions (one file per object), applies them with server-side apply,
+// and computes the status from what it observes.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// MCPServerReconciler turns an MCPServer into its proxy and backend objects.
+type MCPServerReconciler struct {
+	client.Client
+	// APIReader reads referenced Secrets and ConfigMaps uncached.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// ProxyImage is the image of the proxy container.
+	ProxyImage string
+}
+
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// The operator can only grant what it holds, so it holds the proxy's rules too.
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods/attach,verbs=create;get
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile fetches the MCPServer, applies its desired children, observes
+// them and writes the status once.
+func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	var stored v1beta1.MCPServer
+	if err := r.Get(ctx, req.NamespacedName, &stored); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	// Default again: a server admitted while the webhook was down must
+	// behave as one that went through it.
+	s := stored.DeepCopy()
+	s.Default(nil)
+
+	var o observation
+	tmpl, err := s.Spec.DecodePodTemplate()
+	o.templateErr = err
+	if o.refs, err = (refResolver{reader: r.APIReader}).resolve(ctx, s); err != nil {
+		return ctrl.Result{}, fmt.Errorf("resolve references of %s: %w", req, err)
+	}
+	if s.DeletionTimestamp == nil && o.templateErr == nil {
+		o.applyErr = r.applyChildren(ctx, s, tmpl, o.refs)
+	}
+	if err := r.observe(ctx, s, &o); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	status := computeStatus(s, o)
+	r.recordTransition(&stored, status)
+	if !equality.Semantic.DeepEqual(stored.Status, status) {
+		stored.Status = status
+		if err := r.Status().Update(ctx, &stored); err != nil {
+			return ctrl.Result{}, fmt.Errorf("update status of %s: %w", req, err)
+		}
+	}
+	if o.applyErr != nil {
+		log.Error(o.applyErr, "apply children")
+	}
+	return ctrl.Result{}, o.applyErr
+}
+
+func (r *MCPServerReconciler) applyChildren(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, refs resolvedRefs) error {
+	for _, obj := range desiredObjects(s, tmpl, r.ProxyImage, refs) {
+		if err := apply(ctx, r.Client, obj); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for _, obj := range unwantedObjects(s, tmpl) {
+		errs = append(errs, deleteIfOwned(ctx, r.Client, s, obj))
+	}
+	return errors.Join(errs...)
+}
+
+// observe reads the workloads and their pods from the cache.
+func (r *MCPServerReconciler) observe(ctx context.Context, s *v1beta1.MCPServer, o *observation) error {
+	var dep appsv1.Deployment
+	switch err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: naming.ProxyDeploymentName(s.Name)}, &dep); {
+	case err == nil:
+		o.proxy = &dep
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("get proxy deployment: %w", err)
+	}
+	var sts appsv1.StatefulSet
+	switch err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: naming.BackendStatefulSetName(s.Name)}, &sts); {
+	case err == nil:
+		o.backend = &sts
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("get backend statefulset: %w", err)
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(s.Namespace),
+		client.MatchingLabels{naming.LabelName: naming.AppName, naming.LabelInstance: s.Name}); err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	o.pods = pods.Items
+	return nil
+}
+
+// recordTransition emits an event when the phase or its reason changes, so
+// kubectl describe tells the server's story.
+func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta1.MCPServerStatus) {
+	prev := readyReason(s.Status)
+	now := readyReason(next)
+	if s.Status.Phase == next.Phase && prev == now {
+		return
+	}
+	kind := corev1.EventTypeNormal
+	if next.Phase == v1beta1.PhaseFailed || now == v1beta1.ReasonSecretMissing || now == v1beta1.ReasonConfigRefMissing {
+		kind = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(s, nil, kind, now, string(next.Phase), "%s: %s", next.Phase, next.Message)
+}
+
+func readyReason(st v1beta1.MCPServerStatus) string {
+	for _, c := range st.Conditions {
+		if c.Type == v1beta1.ConditionReady {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+// SetupWithManager watches MCPServers, their children, their pods and the
+// objects they reference.
+func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := indexReferences(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1beta1.MCPServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Watches(&corev1.Pod{}, podToServer()).
+		WatchesMetadata(&corev1.Secret{}, r.referencing(indexSecrets)).
+		WatchesMetadata(&corev1.ConfigMap{}, r.referencing(indexConfigMaps)).
+		Watches(&v1beta1.MCPToolConfig{}, r.referencing(indexToolConfigs)).
+		Named("mcpserver").
+		Complete(r)
+}

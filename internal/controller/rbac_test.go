@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+)
+
+func TestProxyRoleIsLeastPrivilege(t *testing.T) {
+	read := []string{"get", "list", "watch"}
+	base := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: read},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
+	}
+	attach := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/attach"}, Verbs: []string{"create", "get"}}
+	tests := []struct {
+		name      string
+		transport v1beta1.Transport
+		want      []rbacv1.PolicyRule
+	}{
+		{"a stdio proxy may also attach to pods", v1beta1.TransportStdio, append(append([]rbacv1.PolicyRule(nil), base...), attach)},
+		{"an sse proxy only reads pods and endpoints", v1beta1.TransportSSE, base},
+		{"a streamable-http proxy only reads pods and endpoints", v1beta1.TransportStreamableHTTP, base},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			role := buildProxyRole(newServer(withTransport(tt.transport)))
+			if d := cmp.Diff(tt.want, role.Rules); d != "" {
+				t.Errorf("rules (-want +got):\n%s", d)
+			}
+			for _, r := range role.Rules {
+				for _, v := range r.Verbs {
+					if v == "update" || v == "patch" || v == "delete" || v == "deletecollection" ||
+						(v == "create" && r.Resources[0] != "pods/attach") {
+						t.Errorf("proxy role grants %q on %v", v, r.Resources)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestProxyRoleBindingBindsTheProxyServiceAccount(t *testing.T) {
+	want := &rbacv1.RoleBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: "osv", Namespace: "tools", Labels: proxyLabels, OwnerReferences: ownerRef},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "osv"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "osv", Namespace: "tools"}},
+	}
+	if d := cmp.Diff(want, buildProxyRoleBinding(newServer())); d != "" {
+		t.Errorf("role binding (-want +got):\n%s", d)
+	}
+}
+
+func TestMCPServiceAccount(t *testing.T) {
+	tests := []struct {
+		name   string
+		server *v1beta1.MCPServer
+		want   *corev1.ServiceAccount
+	}{
+		{"created as <name>-sa by default", newServer(), &corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: metav1.ObjectMeta{Name: "osv-sa", Namespace: "tools", Labels: mcpLabels, OwnerReferences: ownerRef},
+		}},
+		{"not created when spec.serviceAccount names one", newServer(func(s *v1beta1.MCPServer) {
+			s.Spec.ServiceAccount = ptr.To("mine")
+		}), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, buildMCPServiceAccount(tt.server, nil)); d != "" {
+				t.Errorf("service account (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package controller
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// buildBackendStatefulSet is the StatefulSet <name> running the MCP server in
+// container "mcp", built on the user's podTemplateSpec (tmpl, may be nil).
+func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, secretsHash string) *appsv1.StatefulSet {
+	sts := &appsv1.StatefulSet{
+		TypeMeta:   typeMeta("apps/v1", "StatefulSet"),
+		ObjectMeta: objectMeta(s, naming.BackendStatefulSetName(s.Name), naming.ComponentMCP),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: backendReplicas(s),
+			Selector: &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)},
+			// Pods are interchangeable session hosts: start and stop them together.
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			Template:            backendPodTemplate(s, tmpl, secretsHash),
+		},
+	}
+	if s.Spec.Transport != v1beta1.TransportStdio {
+		sts.Spec.ServiceName = naming.HeadlessServiceName(s.Name)
+	}
+	return sts
+}
+
+// backendReplicas is spec.backendReplicas, except that a stdio server always
+// runs one pod (or none when stopped) because it serves a single connection:
+// an HPA must not scale it.
+func backendReplicas(s *v1beta1.MCPServer) *int32 {
+	r := s.Spec.BackendReplicas
+	if s.Spec.Transport != v1beta1.TransportStdio {
+		return r
+	}
+	if r != nil && *r == 0 {
+		return ptr.To[int32](0)
+	}
+	return ptr.To[int32](1)
+}
+
+// backendPodTemplate merges what the operator must set into the user's pod
+// template: pod fields and sidecars are kept as given, the mcp container gets
+// the image, args, env, secrets and port from the spec.
+func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, secretsHash string) corev1.PodTemplateSpec {
+	var pod corev1.PodTemplateSpec
+	if tmpl != nil {
+		pod = *tmpl.DeepCopy()
+	}
+	pod.Labels = naming.Merge(pod.Labels, naming.Labels(s.Name, naming.ComponentMCP))
+	if secretsHash != "" {
+		pod.Annotations = naming.Merge(pod.Annotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
+	}
+	pod.Spec.ServiceAccountName = mcpServiceAccount(s, tmpl)
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To(drainSeconds(tmpl))
+
+	i := mcpContainerIndex(pod.Spec.Containers)
+	if i < 0 {
+		pod.Spec.Containers = append([]corev1.Container{{Name: naming.MCPContainer}}, pod.Spec.Containers...)
+		i = 0
+	}
+	mergeMCPContainer(&pod.Spec.Containers[i], s)
+	return pod
+}
+
+func mcpContainerIndex(cs []corev1.Container) int {
+	for i := range cs {
+		if cs[i].Name == naming.MCPContainer {
+			return i
+		}
+	}
+	return -1
+}
+
+func mergeMCPContainer(c *corev1.Container, s *v1beta1.MCPServer) {
+	c.Image = s.Spec.Image
+	if len(s.Spec.Args) > 0 {
+		c.Args = s.Spec.Args
+	}
+	own := make([]corev1.EnvVar, 0, len(s.Spec.Env)+len(s.Spec.Secrets))
+	for _, e := range s.Spec.Env {
+		own = append(own, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+	for _, sec := range s.Spec.Secrets {
+		own = append(own, corev1.EnvVar{Name: sec.TargetEnvName, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: sec.Name}, Key: sec.Key},
+		}})
+	}
+	c.Env = mergeEnv(c.Env, own)
+
+	if s.Spec.Transport == v1beta1.TransportStdio {
+		// The proxy talks to the server over the attach API: keep stdin open
+		// across attachments and never allocate a TTY (it would mangle JSON).
+		c.Stdin, c.StdinOnce, c.TTY = true, false, false
+		return
+	}
+	port := corev1.ContainerPort{Name: naming.PortName, ContainerPort: s.Spec.MCPPort, Protocol: corev1.ProtocolTCP}
+	for i := range c.Ports {
+		if c.Ports[i].Name == naming.PortName || c.Ports[i].ContainerPort == s.Spec.MCPPort {
+			c.Ports[i] = port
+			return
+		}
+	}
+	c.Ports = append(c.Ports, port)
+}
+
+// mergeEnv keeps the user's variables in order, replacing those the spec
+// also sets, and appends the spec's others.
+func mergeEnv(user, own []corev1.EnvVar) []corev1.EnvVar {
+	byName := make(map[string]int, len(own))
+	for i, e := range own {
+		byName[e.Name] = i
+	}
+	out := make([]corev1.EnvVar, 0, len(user)+len(own))
+	used := make(map[string]bool, len(own))
+	for _, e := range user {
+		if i, ok := byName[e.Name]; ok {
+			e = own[i]
+			used[e.Name] = true
+		}
+		out = append(out, e)
+	}
+	for _, e := range own {
+		if !used[e.Name] {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

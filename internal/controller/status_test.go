@@ -1,0 +1,172 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+)
+
+func readyWorkloads() observation {
+	return observation{
+		proxy:   &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 2}},
+		backend: &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.StatefulSetStatus{ReadyReplicas: 1}},
+	}
+}
+
+func podWaiting(name, component, container, reason, msg string) corev1.Pod {
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/component": component}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: container, Image: "ghcr.io/example/osv:1", RestartCount: 4,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}},
+		}}},
+	}
+}
+
+func TestPhaseFromTheWholeChain(t *testing.T) {
+	oom := podWaiting("osv-0", "mcp", "mcp", "CrashLoopBackOff", "back-off")
+	oom.Status.ContainerStatuses[0].LastTerminationState.Terminated.Reason = "OOMKilled"
+	oom.Spec.Containers = []corev1.Container{{Name: "mcp", Resources: corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{"memory": resource.MustParse("128Mi")}}}}
+	unschedulable := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "osv-0"}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available: 1 Insufficient memory."}}}}
+
+	tests := []struct {
+		name        string
+		server      *v1beta1.MCPServer
+		obs         func(o *observation)
+		wantPhase   v1beta1.MCPServerPhase
+		wantReason  string
+		wantMessage string
+	}{
+		{"ready when both workloads have ready pods", newServer(), nil, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+		{"pending until the backend is created", newServer(), func(o *observation) { o.backend = nil },
+			v1beta1.PhasePending, "BackendNotReady", "waiting for backend StatefulSet osv: not created yet"},
+		{"pending while the proxy has no ready pod", newServer(), func(o *observation) {
+			o.proxy.Status.ReadyReplicas = 0
+			o.proxy.Spec.Replicas = ptr.To[int32](2)
+		}, v1beta1.PhasePending, "ProxyNotReady", "waiting for proxy Deployment osv: 0 of 2 pods ready"},
+		{"failed on an image pull error, naming the pod and image", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{podWaiting("osv-0", "mcp", "mcp", "ImagePullBackOff", "Back-off pulling image")}
+		}, v1beta1.PhaseFailed, "ImagePullFailed", `backend pod osv-0, container mcp: image "ghcr.io/example/osv:1" cannot be pulled (ImagePullBackOff: Back-off pulling image); check spec.image`},
+		{"failed on a crash loop, saying where the logs are", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{podWaiting("osv-7d9f-abc", "proxy", "toolhive", "CrashLoopBackOff", "back-off")}
+		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "proxy pod osv-7d9f-abc, container toolhive keeps exiting with exit code 2 (restarted 4 times); see kubectl logs osv-7d9f-abc -c toolhive --previous"},
+		{"failed on an OOM kill, saying which limit to raise", newServer(), func(o *observation) { o.pods = []corev1.Pod{oom} },
+			v1beta1.PhaseFailed, "OOMKilled", "backend pod osv-0, container mcp was OOMKilled: it used more than its memory limit of 128Mi; raise resources.limits.memory of the mcp container in spec.podTemplateSpec"},
+		{"pending on a missing secret even while the pod cannot start", newServer(), func(o *observation) {
+			o.refs.missingSecrets = []string{`Secret "github-token"`}
+			o.pods = []corev1.Pod{podWaiting("osv-0", "mcp", "mcp", "CreateContainerConfigError", `secret "github-token" not found`)}
+		}, v1beta1.PhasePending, "ContainerConfigError", `backend pod osv-0, container mcp cannot start: secret "github-token" not found`},
+		{"pending on a missing secret before any pod exists", newServer(), func(o *observation) {
+			o.refs.missingSecrets = []string{`key "token" in Secret "github-token"`}
+			o.backend = nil
+		}, v1beta1.PhasePending, "SecretNotFound", `waiting for key "token" in Secret "github-token" in the MCPServer's namespace`},
+		{"pending on a missing tool config", newServer(), func(o *observation) {
+			o.refs.missingConfigs = []string{`MCPToolConfig "filters" (spec.toolConfigRef)`}
+		}, v1beta1.PhasePending, "ConfigRefNotFound", `waiting for MCPToolConfig "filters" (spec.toolConfigRef)`},
+		{"pending when no node fits the pod", newServer(), func(o *observation) {
+			o.backend.Status.ReadyReplicas = 0
+			o.pods = []corev1.Pod{unschedulable}
+		}, v1beta1.PhasePending, "Unschedulable", "backend pod osv-0 cannot be scheduled: 0/1 nodes are available: 1 Insufficient memory."},
+		{"failed when a quota stops the proxy pods", newServer(), func(o *observation) {
+			o.proxy.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue,
+				Message: `pods "osv-x" is forbidden: exceeded quota: compute`}}
+		}, v1beta1.PhaseFailed, "PodCreateFailed", "proxy Deployment osv cannot create pods: pods \"osv-x\" is forbidden: exceeded quota: compute"},
+		{"stopped when scaled to zero", newServer(func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To[int32](0) }), nil,
+			v1beta1.PhaseStopped, "Stopped", "scaled to zero"},
+		{"failed on an unusable pod template", newServer(), func(o *observation) { o.templateErr = errors.New(`spec.podTemplateSpec: unknown field "spec.containerz"`) },
+			v1beta1.PhaseFailed, "InvalidPodTemplateSpec", `unknown field "spec.containerz"`},
+		{"terminating while deleted", newServer(func(s *v1beta1.MCPServer) { s.DeletionTimestamp = &metav1.Time{} }), nil,
+			v1beta1.PhaseTerminating, "Terminating", "being deleted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := readyWorkloads()
+			if tt.obs != nil {
+				tt.obs(&o)
+			}
+			st := computeStatus(tt.server, o)
+			ready := conditionOf(st, v1beta1.ConditionReady)
+			if st.Phase != tt.wantPhase || ready.Reason != tt.wantReason || !strings.Contains(st.Message, tt.wantMessage) {
+				t.Errorf("got phase %s, reason %s, message %q\nwant phase %s, reason %s, message containing %q",
+					st.Phase, ready.Reason, st.Message, tt.wantPhase, tt.wantReason, tt.wantMessage)
+			}
+			if (ready.Status == metav1.ConditionTrue) != (tt.wantPhase == v1beta1.PhaseReady) {
+				t.Errorf("Ready condition %s in phase %s", ready.Status, st.Phase)
+			}
+		})
+	}
+}
+
+func TestConditionsCarryObservedGenerationAndURL(t *testing.T) {
+	sse := newServer(withTransport(v1beta1.TransportSSE), func(s *v1beta1.MCPServer) {
+		s.Spec.ProxyPort = 9000
+		s.Spec.Replicas = ptr.To[int32](2)
+	})
+	st := computeStatus(sse, readyWorkloads())
+	want := []metav1.Condition{
+		{Type: "Ready", Status: "True", Reason: "Ready", Message: "2 proxy and 1 backend pods ready", ObservedGeneration: 3},
+		{Type: "PodTemplateValid", Status: "True", Reason: "Valid", Message: "spec.podTemplateSpec is usable", ObservedGeneration: 3},
+		{Type: "SecretsResolved", Status: "True", Reason: "AllSecretsFound", Message: "every referenced Secret key exists", ObservedGeneration: 3},
+		{Type: "ConfigRefsResolved", Status: "True", Reason: "AllConfigRefsFound", Message: "every referenced ConfigMap and MCPToolConfig exists", ObservedGeneration: 3},
+		{Type: "StdioReplicaCapped", Status: "False", Reason: "NotStdio", Message: "the backend scales with spec.backendReplicas", ObservedGeneration: 3},
+		{Type: "SessionStorageWarning", Status: "True", Reason: "ReplicasWithoutRedis", Message: sessionStorageWarning, ObservedGeneration: 3},
+	}
+	if d := cmp.Diff(want, st.Conditions, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")); d != "" {
+		t.Errorf("conditions (-want +got):\n%s", d)
+	}
+	if st.URL != "http://mcp-osv-proxy.tools.svc.cluster.local:9000/sse#osv" || st.ReadyReplicas != 2 || st.ObservedGeneration != 3 {
+		t.Errorf("url %q readyReplicas %d observedGeneration %d", st.URL, st.ReadyReplicas, st.ObservedGeneration)
+	}
+}
+
+func TestSessionStorageWarningOnlyForProxyReplicas(t *testing.T) {
+	tests := []struct {
+		name   string
+		server *v1beta1.MCPServer
+		want   metav1.ConditionStatus
+	}{
+		{"replicas 2 without redis warns", newServer(func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To[int32](2) }), metav1.ConditionTrue},
+		{"replicas 2 with redis is fine", newServer(func(s *v1beta1.MCPServer) {
+			s.Spec.Replicas = ptr.To[int32](2)
+			s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "r:6379"}
+		}), metav1.ConditionFalse},
+		{"backendReplicas alone does not warn, as the docs say", newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
+			s.Spec.BackendReplicas = ptr.To[int32](3)
+		}), metav1.ConditionFalse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := conditionOf(computeStatus(tt.server, readyWorkloads()), v1beta1.ConditionSessionStorageWarning).Status; got != tt.want {
+				t.Errorf("SessionStorageWarning = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStreamableURL(t *testing.T) {
+	if got := serverURL(newServer()); got != "http://mcp-osv-proxy.tools.svc.cluster.local:8080/mcp" {
+		t.Errorf("url = %q", got)
+	}
+}
+
+func conditionOf(st v1beta1.MCPServerStatus, t string) metav1.Condition {
+	for _, c := range st.Conditions {
+		if c.Type == t {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
