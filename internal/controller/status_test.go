@@ -86,7 +86,9 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		}, v1beta1.PhaseFailed, "PodCreateFailed", "proxy Deployment osv cannot create pods: pods \"osv-x\" is forbidden: exceeded quota: compute"},
 		{"stopped when scaled to zero", newServer(func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To[int32](0) }), nil,
 			v1beta1.PhaseStopped, "Stopped", "scaled to zero"},
-		{"failed on an unusable pod template", newServer(), func(o *observation) { o.templateErr = errors.New(`spec.podTemplateSpec: unknown field "spec.containerz"`) },
+		{"failed on an unusable pod template", newServer(), func(o *observation) {
+			o.templateErr = errors.New(`spec.podTemplateSpec: unknown field "spec.containerz"`)
+		},
 			v1beta1.PhaseFailed, "InvalidPodTemplateSpec", `unknown field "spec.containerz"`},
 		{"terminating while deleted", newServer(func(s *v1beta1.MCPServer) { s.DeletionTimestamp = &metav1.Time{} }), nil,
 			v1beta1.PhaseTerminating, "Terminating", "being deleted"},

@@ -79,9 +79,9 @@ func Labels(server string, c Component) map[string]string {
 	return l
 }
 
-// MergeLabels returns extra overlaid with own: the operator's labels win, so
-// a user override can never break a selector.
-func MergeLabels(extra, own map[string]string) map[string]string {
+// Merge returns extra overlaid with own (labels or annotations): the
+// operator's values win, so a user override can never break a selector.
+func Merge(extra, own map[string]string) map[string]string {
 	if len(extra) == 0 && len(own) == 0 {
 		return nil
 	}
