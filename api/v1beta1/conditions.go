@@ -45,3 +45,7 @@ const (
 	ReasonNoSharedSessions     = "ReplicasWithoutRedis"
 	ReasonSessionStorageOK     = "SessionStorageSufficient"
 )
+
+// SessionStorageWarningMessage is said both at admission and in the
+// SessionStorageWarning condition.
+const SessionStorageWarningMessage = "spec.replicas > 1 without Redis session storage: proxy pods do not share sessions, so a client whose requests reach another proxy pod loses its session; set spec.sessionStorage.provider to redis"

@@ -270,7 +270,7 @@ type InlineAuthzConfig struct {
 }
 
 // SessionStorage configures where sessions are routed from.
-// +kubebuilder:validation:XValidation:rule="self.provider != 'redis' || (has(self.address) && self.address != ”)",message="sessionStorage.address is required when provider is redis: set it to the host:port of your Redis server",fieldPath=".address"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'redis' || (has(self.address) && size(self.address) > 0)",message="sessionStorage.address is required when provider is redis: set it to the host:port of your Redis server",fieldPath=".address"
 type SessionStorage struct {
 	// Provider is memory (one proxy pod) or redis (shared by every proxy pod).
 	// +kubebuilder:default=memory

@@ -77,8 +77,11 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	status := computeStatus(s, o)
 	r.recordTransition(&stored, status)
 	if !equality.Semantic.DeepEqual(stored.Status, status) {
+		// A merge patch of the whole status: it is computed from scratch, so
+		// there is nothing to lose to a concurrent spec change.
+		base := stored.DeepCopy()
 		stored.Status = status
-		if err := r.Status().Update(ctx, &stored); err != nil {
+		if err := r.Status().Patch(ctx, &stored, client.MergeFrom(base)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("update status of %s: %w", req, err)
 		}
 	}

@@ -18,14 +18,14 @@ func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec,
 		ObjectMeta: objectMeta(s, naming.BackendStatefulSetName(s.Name), naming.ComponentMCP),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas: backendReplicas(s),
-			Selector: &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)},
+			// Set for every transport because it is immutable: a stdio server
+			// has no such Service, and a later switch to HTTP must not fail.
+			ServiceName: naming.HeadlessServiceName(s.Name),
+			Selector:    &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)},
 			// Pods are interchangeable session hosts: start and stop them together.
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			Template:            backendPodTemplate(s, tmpl, secretsHash),
 		},
-	}
-	if s.Spec.Transport != v1beta1.TransportStdio {
-		sts.Spec.ServiceName = naming.HeadlessServiceName(s.Name)
 	}
 	return sts
 }

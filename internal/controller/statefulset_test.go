@@ -24,6 +24,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "osv", Namespace: "tools", Labels: mcpLabels, OwnerReferences: ownerRef},
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:            ptr.To[int32](1),
+			ServiceName:         "mcp-osv-headless",
 			Selector:            &metav1.LabelSelector{MatchLabels: mcpSelector},
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			Template: corev1.PodTemplateSpec{

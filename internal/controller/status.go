@@ -78,15 +78,12 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 		set(v1beta1.ConditionStdioReplicaCapped, false, v1beta1.ReasonNotStdio, "the backend scales with spec.backendReplicas")
 	}
 	if s.Spec.Replicas != nil && *s.Spec.Replicas > 1 && !s.Spec.UsesRedis() {
-		set(v1beta1.ConditionSessionStorageWarning, true, v1beta1.ReasonNoSharedSessions, sessionStorageWarning)
+		set(v1beta1.ConditionSessionStorageWarning, true, v1beta1.ReasonNoSharedSessions, v1beta1.SessionStorageWarningMessage)
 	} else {
 		set(v1beta1.ConditionSessionStorageWarning, false, v1beta1.ReasonSessionStorageOK, "session storage is sufficient for the proxy replicas")
 	}
 	return st
 }
-
-// sessionStorageWarning is shared with the admission warning.
-const sessionStorageWarning = "spec.replicas > 1 without Redis session storage: proxy pods do not share sessions, so a client whose requests reach another proxy pod loses its session; set spec.sessionStorage.provider to redis"
 
 // decide walks the chain in the order a user would debug it and stops at the
 // first thing that is not right.

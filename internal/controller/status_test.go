@@ -124,7 +124,7 @@ func TestConditionsCarryObservedGenerationAndURL(t *testing.T) {
 		{Type: "SecretsResolved", Status: "True", Reason: "AllSecretsFound", Message: "every referenced Secret key exists", ObservedGeneration: 3},
 		{Type: "ConfigRefsResolved", Status: "True", Reason: "AllConfigRefsFound", Message: "every referenced ConfigMap and MCPToolConfig exists", ObservedGeneration: 3},
 		{Type: "StdioReplicaCapped", Status: "False", Reason: "NotStdio", Message: "the backend scales with spec.backendReplicas", ObservedGeneration: 3},
-		{Type: "SessionStorageWarning", Status: "True", Reason: "ReplicasWithoutRedis", Message: sessionStorageWarning, ObservedGeneration: 3},
+		{Type: "SessionStorageWarning", Status: "True", Reason: "ReplicasWithoutRedis", Message: v1beta1.SessionStorageWarningMessage, ObservedGeneration: 3},
 	}
 	if d := cmp.Diff(want, st.Conditions, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")); d != "" {
 		t.Errorf("conditions (-want +got):\n%s", d)

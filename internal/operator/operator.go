@@ -1,0 +1,114 @@
+// Package operator assembles the controller manager: scheme, cache scope,
+// the MCPServer controller and its admission webhooks. cmd/manager, the demo
+// and the envtest suites all start the operator through New.
+package operator
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/controller"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+	webhookv1beta1 "github.com/switchboard-mcp/switchboard/internal/webhook/v1beta1"
+)
+
+// Options configure the operator; cmd/manager binds them to flags.
+type Options struct {
+	// WatchNamespaces limits the operator to these namespaces; empty watches all.
+	WatchNamespaces []string
+	// ProxyImage is the image of the proxy container it generates.
+	ProxyImage string
+	// MetricsAddr serves Prometheus metrics; "0" turns them off.
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz; "0" turns them off.
+	ProbeAddr string
+	// LeaderElection makes only one of several operator replicas reconcile.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Webhooks serve admission; off for `make run` against a cluster
+	// without certificates.
+	Webhooks       bool
+	WebhookHost    string
+	WebhookPort    int
+	WebhookCertDir string
+}
+
+// Scheme knows the built-in types and the MCPServer API.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("add client-go types: %w", err)
+	}
+	if err := v1beta1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("add %s types: %w", v1beta1.GroupVersion, err)
+	}
+	return s, nil
+}
+
+// New returns a manager with the MCPServer controller (and webhooks) set up.
+func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	cacheOpts := cache.Options{
+		// Only the pods of MCPServers, not every pod in the cluster.
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{naming.LabelName: naming.AppName})},
+		},
+	}
+	if len(o.WatchNamespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.WatchNamespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "switchboard.toolhive.stacklok.dev",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	r := &controller.MCPServerReconciler{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder(naming.ManagedBy),
+		ProxyImage: o.ProxyImage,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up MCPServer controller: %w", err)
+	}
+	ready := healthz.Ping
+	if o.Webhooks {
+		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up MCPServer webhooks: %w", err)
+		}
+		ready = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
+		return nil, fmt.Errorf("add ready check: %w", err)
+	}
+	return mgr, nil
+}
