@@ -81,7 +81,9 @@ func story(k kubectl) error {
 	steps := []func() error{
 		func() error { return k.run("api-resources", "--api-group=toolhive.stacklok.dev") },
 		func() error { return k.run("create", "namespace", "my-namespace") },
-		func() error { return k.run("-n", "my-namespace", "apply", "-f", filepath.Join(samples, "toolhive_v1beta1_mcpserver_osv.yaml")) },
+		func() error {
+			return k.run("-n", "my-namespace", "apply", "-f", filepath.Join(samples, "toolhive_v1beta1_mcpserver_osv.yaml"))
+		},
 		func() error { return k.eventually("-n", "my-namespace", "get", "statefulset", "osv") },
 		func() error {
 			return k.run("-n", "my-namespace", "get", "deployment,statefulset,service,serviceaccount,role,rolebinding",
@@ -103,7 +105,9 @@ func story(k kubectl) error {
 			say("A stdio server whose Secret does not exist yet: accepted with a warning, and it waits")
 			return k.run("create", "namespace", "production")
 		},
-		func() error { return k.run("-n", "production", "apply", "-f", filepath.Join(samples, "toolhive_v1beta1_mcpserver_github.yaml")) },
+		func() error {
+			return k.run("-n", "production", "apply", "-f", filepath.Join(samples, "toolhive_v1beta1_mcpserver_github.yaml"))
+		},
 		func() error {
 			return k.waitFor("-n", "production", "get", "mcpserver", "github", "-o",
 				`jsonpath={.status.conditions[?(@.type=="SecretsResolved")].status}`, "False")
