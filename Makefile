@@ -49,7 +49,7 @@ envtest-assets: ## Build kube-apiserver and etcd from source (cached in bin/k8s)
 	hack/build-k8s.sh kube-apiserver etcd >/dev/null
 
 .PHONY: test
-test: verify-generated vet envtest-assets ## Unit and envtest suites (all tests).
+test: verify-generated vet lint envtest-assets ## Generated files, vet, lint, unit and envtest suites (all tests).
 	go test ./... -count=1
 
 ##@ Build

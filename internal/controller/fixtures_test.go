@@ -2,7 +2,6 @@ package controller
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
@@ -24,10 +23,6 @@ func newServer(mutate ...func(*v1beta1.MCPServer)) *v1beta1.MCPServer {
 
 func withTransport(t v1beta1.Transport) func(*v1beta1.MCPServer) {
 	return func(s *v1beta1.MCPServer) { s.Spec.Transport = t }
-}
-
-func withPodTemplate(json string) func(*v1beta1.MCPServer) {
-	return func(s *v1beta1.MCPServer) { s.Spec.PodTemplateSpec = &runtime.RawExtension{Raw: []byte(json)} }
 }
 
 // ownerRef is what every child must carry, written out literally.

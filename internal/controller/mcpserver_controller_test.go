@@ -298,7 +298,7 @@ func TestSwitchingToStdioRemovesTheHeadlessService(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (err %v)", err)
+		return fmt.Errorf("still there (err %w)", err)
 	})
 	var role rbacv1.Role
 	eventually(t, "stdio proxy may attach", func() error {

@@ -1,6 +1,7 @@
 package v1beta1
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +22,8 @@ func validateSpec(s *v1beta1.MCPServer) (admission.Warnings, field.ErrorList) {
 
 	tmpl, err := s.Spec.DecodePodTemplate()
 	if err != nil {
-		if fe, ok := err.(*field.Error); ok {
+		var fe *field.Error
+		if errors.As(err, &fe) {
 			errs = append(errs, fe)
 		} else {
 			errs = append(errs, field.Invalid(spec.Child("podTemplateSpec"), "<object>", err.Error()))
