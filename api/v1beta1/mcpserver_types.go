@@ -50,7 +50,7 @@ type MCPServerSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="image must not contain white space"
-	Image string `json:"image"`
+	Image string `json:"image,omitempty"`
 
 	// Transport is how the MCP server speaks MCP: stdio (the proxy attaches to
 	// the container's stdin/stdout), sse (legacy HTTP+SSE) or streamable-http.
@@ -188,7 +188,7 @@ type EnvVar struct {
 	// Name of the environment variable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// Value of the environment variable.
 	// +optional
 	Value string `json:"value,omitempty"`
@@ -199,11 +199,11 @@ type SecretRef struct {
 	// Name of the Secret, in the MCPServer's namespace.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// Key in the Secret's data.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Key string `json:"key"`
+	Key string `json:"key,omitempty"`
 	// TargetEnvName is the environment variable that receives the value.
 	// Defaults to the key.
 	// +optional
@@ -215,11 +215,11 @@ type SecretKeyRef struct {
 	// Name of the Secret.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// Key in the Secret's data.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Key string `json:"key"`
+	Key string `json:"key,omitempty"`
 }
 
 // ConfigMapKeyRef names a ConfigMap (and optionally one key) in the
@@ -228,7 +228,7 @@ type ConfigMapKeyRef struct {
 	// Name of the ConfigMap.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// Key in the ConfigMap's data. Defaults to the referencing field's own
 	// key (oidc.json for oidcConfigRef, authz.json for authzConfig).
 	// +optional
@@ -240,7 +240,7 @@ type ToolConfigRef struct {
 	// Name of the MCPToolConfig.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // AuthzConfig holds Cedar policies, inline or from a ConfigMap.
@@ -249,7 +249,7 @@ type AuthzConfig struct {
 	// Type is where the policies come from: configMap or inline.
 	// +kubebuilder:validation:Enum=configMap;inline
 	// +required
-	Type string `json:"type"`
+	Type string `json:"type,omitempty"`
 	// ConfigMap holding the authorization configuration.
 	// +optional
 	ConfigMap *ConfigMapKeyRef `json:"configMap,omitempty"`
