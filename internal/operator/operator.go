@@ -4,6 +4,7 @@
 package operator
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,6 +60,9 @@ func Scheme() (*runtime.Scheme, error) {
 
 // New returns a manager with the MCPServer controller (and webhooks) set up.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.ProxyImage == "" {
+		return nil, errors.New("the proxy image is required (--proxy-image): every proxy Deployment would be invalid without it")
+	}
 	scheme, err := Scheme()
 	if err != nil {
 		return nil, err

@@ -2,13 +2,19 @@ package operator_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/operator"
@@ -18,18 +24,23 @@ import (
 // In namespace mode the operator ignores MCPServers outside its namespaces,
 // as the seed's troubleshooting section describes.
 func TestWatchNamespacesIgnoresOtherNamespaces(t *testing.T) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	env, cfg, err := testenv.Start(false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	mgr, err := operator.New(cfg, operator.Options{WatchNamespaces: []string{"allowed"}, MetricsAddr: "0", ProbeAddr: "0"})
+	mgr, err := operator.New(cfg, operator.Options{WatchNamespaces: []string{"allowed"}, ProxyImage: "proxy:test", MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go func() { _ = mgr.Start(ctx) }()
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("operator stopped: %v", err)
+		}
+	}()
 
 	scheme, err := operator.Scheme()
 	if err != nil {
@@ -75,5 +86,11 @@ func TestWatchNamespacesIgnoresOtherNamespaces(t *testing.T) {
 	}
 	if len(deps.Items) != 0 {
 		t.Errorf("the operator created %d Deployments outside --watch-namespaces", len(deps.Items))
+	}
+}
+
+func TestAProxyImageIsRequired(t *testing.T) {
+	if _, err := operator.New(nil, operator.Options{}); err == nil || !strings.Contains(err.Error(), "--proxy-image") {
+		t.Errorf("New without a proxy image: %v, want an error naming --proxy-image", err)
 	}
 }
