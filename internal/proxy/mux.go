@@ -1,0 +1,463 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// deliverFunc hands a message to one client. related is the client's own id
+// of the request the message belongs to (a response, or progress for that
+// request), or nil for messages that belong to no request. It must not block.
+type deliverFunc func(msg *message, related json.RawMessage)
+
+// clientSession is one client of a shared stdio backend.
+type clientSession struct {
+	num     uint64
+	deliver deliverFunc
+	// inflight maps the client's request ids to the backend's.
+	inflight map[string]string
+}
+
+type pendingCall struct {
+	session *clientSession
+	id      json.RawMessage // the client's own id
+	init    bool            // the initialize call whose result is cached
+}
+
+type progressRoute struct {
+	session *clientSession
+	token   json.RawMessage
+	request json.RawMessage
+}
+
+type serverCall struct {
+	session *clientSession
+	id      json.RawMessage // the backend's own id
+}
+
+// mux lets many clients share one stdio MCP server, which speaks to a single
+// peer: request ids and progress tokens are rewritten per client, the first
+// initialize result is cached for later clients, and server requests go to
+// the one client that can answer them.
+type mux struct {
+	backend lineBackend
+	log     *slog.Logger
+
+	mu          sync.Mutex
+	next        uint64
+	sessions    map[uint64]*clientSession
+	pending     map[string]pendingCall
+	progress    map[string]progressRoute
+	serverCalls map[string]serverCall
+	initParams  json.RawMessage
+	initResult  json.RawMessage
+	initWaiters []pendingCall
+	initSent    bool   // an initialize is on its way to the backend
+	initGen     uint64 // backend generation the cached result belongs to
+	initialized bool   // the backend got notifications/initialized
+}
+
+func newMux(ctx context.Context, b lineBackend, log *slog.Logger) *mux {
+	m := &mux{
+		backend: b, log: log,
+		sessions: map[uint64]*clientSession{}, pending: map[string]pendingCall{},
+		progress: map[string]progressRoute{}, serverCalls: map[string]serverCall{},
+	}
+	go m.run(ctx)
+	return m
+}
+
+func (m *mux) id(prefix string) string {
+	m.next++
+	return prefix + strconv.FormatUint(m.next, 10)
+}
+
+// open registers a client.
+func (m *mux) open(deliver deliverFunc) *clientSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	s := &clientSession{num: m.next, deliver: deliver, inflight: map[string]string{}}
+	m.sessions[s.num] = s
+	return s
+}
+
+// close forgets a client and cancels its requests on the backend.
+func (m *mux) close(ctx context.Context, s *clientSession) {
+	m.mu.Lock()
+	delete(m.sessions, s.num)
+	var cancels []string
+	for _, backendID := range s.inflight {
+		delete(m.pending, backendID)
+		cancels = append(cancels, backendID)
+	}
+	for k, r := range m.progress {
+		if r.session == s {
+			delete(m.progress, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range cancels {
+		m.sendCancel(ctx, id, "the client closed its session")
+	}
+}
+
+func (m *mux) sessionCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
+}
+
+// fromClient forwards one message of client s to the backend.
+func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *message) {
+	switch {
+	case msg.isRequest():
+		m.request(ctx, s, msg)
+	case msg.isNotification():
+		m.notification(ctx, s, msg)
+	case msg.isResponse():
+		m.response(ctx, msg)
+	}
+}
+
+func (m *mux) request(ctx context.Context, s *clientSession, msg *message) {
+	gen := m.backend.Generation()
+	m.mu.Lock()
+	if msg.Method == "initialize" {
+		if m.initResult != nil && m.initGen == gen {
+			result := m.initResult
+			m.mu.Unlock()
+			s.deliver(&message{JSONRPC: "2.0", ID: msg.ID, Result: result}, msg.ID)
+			return
+		}
+		if m.initSent {
+			m.initWaiters = append(m.initWaiters, pendingCall{session: s, id: msg.ID})
+			m.mu.Unlock()
+			return
+		}
+	}
+	backendID := m.id("sb-")
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize"}
+	if call.init {
+		m.initSent, m.initParams = true, msg.Params
+	}
+	m.pending[backendID] = call
+	s.inflight[string(msg.ID)] = backendID
+	params := m.rewriteProgressToken(s, msg)
+	m.mu.Unlock()
+
+	out := &message{JSONRPC: "2.0", ID: quote(backendID), Method: msg.Method, Params: params}
+	if err := m.send(ctx, out); err != nil {
+		m.mu.Lock()
+		m.forget(backendID)
+		if call.init {
+			m.initSent = false
+		}
+		m.mu.Unlock()
+		s.deliver(errorResponse(msg.ID, codeInternalError, err.Error()), msg.ID)
+	}
+}
+
+// rewriteProgressToken gives the request's progress token a proxy-wide
+// unique name, so progress from the backend reaches the right client.
+func (m *mux) rewriteProgressToken(s *clientSession, msg *message) json.RawMessage {
+	var params map[string]json.RawMessage
+	if json.Unmarshal(msg.Params, &params) != nil || params["_meta"] == nil {
+		return msg.Params
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(params["_meta"], &meta) != nil || meta["progressToken"] == nil {
+		return msg.Params
+	}
+	token := m.id("sb-p-")
+	m.progress[token] = progressRoute{session: s, token: meta["progressToken"], request: msg.ID}
+	meta["progressToken"] = quote(token)
+	params["_meta"], _ = json.Marshal(meta)
+	out, err := json.Marshal(params)
+	if err != nil {
+		return msg.Params
+	}
+	return out
+}
+
+func (m *mux) notification(ctx context.Context, s *clientSession, msg *message) {
+	switch msg.Method {
+	case "notifications/initialized":
+		m.mu.Lock()
+		// The backend is initialized once; later clients were answered
+		// from the cache and their confirmation is not news to it.
+		already := m.initialized
+		m.initialized = true
+		m.mu.Unlock()
+		if already {
+			return
+		}
+	case "notifications/cancelled":
+		var p struct {
+			RequestID json.RawMessage `json:"requestId"`
+			Reason    string          `json:"reason,omitempty"`
+		}
+		if json.Unmarshal(msg.Params, &p) != nil {
+			return
+		}
+		m.mu.Lock()
+		backendID, ok := s.inflight[string(p.RequestID)]
+		m.mu.Unlock()
+		if ok {
+			m.sendCancel(ctx, backendID, p.Reason)
+		}
+		return
+	}
+	_ = m.send(ctx, msg)
+}
+
+// response is a client's answer to a server request.
+func (m *mux) response(ctx context.Context, msg *message) {
+	m.mu.Lock()
+	call, ok := m.serverCalls[unquote(msg.ID)]
+	delete(m.serverCalls, unquote(msg.ID))
+	m.mu.Unlock()
+	if !ok {
+		return
+	}
+	out := *msg
+	out.ID = call.id
+	_ = m.send(ctx, &out)
+}
+
+func (m *mux) sendCancel(ctx context.Context, backendID, reason string) {
+	params, _ := json.Marshal(map[string]any{"requestId": backendID, "reason": reason})
+	_ = m.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
+}
+
+func (m *mux) send(ctx context.Context, msg *message) error {
+	line, err := encode(msg)
+	if err != nil {
+		return err
+	}
+	return m.backend.Send(ctx, line)
+}
+
+// forget drops a pending call; m.mu is held.
+func (m *mux) forget(backendID string) {
+	if call, ok := m.pending[backendID]; ok {
+		delete(call.session.inflight, string(call.id))
+		delete(m.pending, backendID)
+	}
+}
+
+// run routes every backend message, and notices backend restarts.
+func (m *mux) run(ctx context.Context) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	gen := m.backend.Generation()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case line := <-m.backend.Recv():
+			msg, err := parseMessage(line)
+			if err != nil {
+				m.log.Warn("stdio backend wrote a line that is not JSON-RPC", "error", err, "line", truncate(line))
+				continue
+			}
+			m.fromBackend(ctx, msg)
+		case <-tick.C:
+			if g := m.backend.Generation(); g != gen {
+				gen = g
+				m.restarted(ctx)
+			}
+		}
+	}
+}
+
+func (m *mux) fromBackend(ctx context.Context, msg *message) {
+	switch {
+	case msg.isResponse():
+		m.backendResponse(msg)
+	case msg.isRequest():
+		m.backendRequest(ctx, msg)
+	default:
+		m.backendNotification(msg)
+	}
+}
+
+func (m *mux) backendResponse(msg *message) {
+	m.mu.Lock()
+	backendID := unquote(msg.ID)
+	call, ok := m.pending[backendID]
+	if !ok {
+		m.mu.Unlock()
+		return // cancelled, or the proxy's own re-initialize
+	}
+	m.forget(backendID)
+	var waiters []pendingCall
+	if call.init {
+		m.initSent = false
+		if len(msg.Error) == 0 {
+			m.initResult, m.initGen = msg.Result, m.backend.Generation()
+		}
+		waiters, m.initWaiters = m.initWaiters, nil
+	}
+	m.mu.Unlock()
+
+	out := *msg
+	out.ID = call.id
+	call.session.deliver(&out, call.id)
+	for _, w := range waiters {
+		r := *msg
+		r.ID = w.id
+		w.session.deliver(&r, w.id)
+	}
+}
+
+// backendRequest sends a server request (sampling, elicitation, roots) to the
+// only client that can be meant, or refuses it: it is never lost silently.
+func (m *mux) backendRequest(ctx context.Context, msg *message) {
+	if msg.Method == "ping" {
+		_ = m.send(ctx, &message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")})
+		return
+	}
+	m.mu.Lock()
+	target := m.soleClient()
+	var id string
+	if target != nil {
+		id = m.id("sb-s-")
+		m.serverCalls[id] = serverCall{session: target, id: msg.ID}
+	}
+	m.mu.Unlock()
+	if target == nil {
+		_ = m.send(ctx, errorResponse(msg.ID, codeInternalError,
+			fmt.Sprintf("%s: several clients share this stdio server and the proxy cannot tell which one this request is for", msg.Method)))
+		return
+	}
+	out := *msg
+	out.ID = quote(id)
+	target.deliver(&out, nil)
+}
+
+// soleClient is the only client with requests in flight, or the only client;
+// m.mu is held.
+func (m *mux) soleClient() *clientSession {
+	var busy []*clientSession
+	for _, s := range m.sessions {
+		if len(s.inflight) > 0 {
+			busy = append(busy, s)
+		}
+	}
+	if len(busy) == 1 {
+		return busy[0]
+	}
+	if len(busy) == 0 && len(m.sessions) == 1 {
+		for _, s := range m.sessions {
+			return s
+		}
+	}
+	return nil
+}
+
+func (m *mux) backendNotification(msg *message) {
+	switch msg.Method {
+	case "notifications/progress":
+		var p map[string]json.RawMessage
+		if json.Unmarshal(msg.Params, &p) != nil {
+			return
+		}
+		m.mu.Lock()
+		route, ok := m.progress[unquote(p["progressToken"])]
+		m.mu.Unlock()
+		if !ok {
+			return
+		}
+		p["progressToken"] = route.token
+		params, _ := json.Marshal(p)
+		route.session.deliver(&message{JSONRPC: "2.0", Method: msg.Method, Params: params}, route.request)
+		return
+	case "notifications/cancelled":
+		var p map[string]json.RawMessage
+		if json.Unmarshal(msg.Params, &p) != nil {
+			return
+		}
+		m.mu.Lock()
+		var target *clientSession
+		for id, c := range m.serverCalls {
+			if string(c.id) == string(p["requestId"]) {
+				target = c.session
+				p["requestId"] = quote(id)
+				delete(m.serverCalls, id)
+			}
+		}
+		m.mu.Unlock()
+		if target != nil {
+			params, _ := json.Marshal(p)
+			target.deliver(&message{JSONRPC: "2.0", Method: msg.Method, Params: params}, nil)
+		}
+		return
+	}
+	// Logging and list-changed notifications concern every client.
+	m.mu.Lock()
+	sessions := make([]*clientSession, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		sessions = append(sessions, s)
+	}
+	m.mu.Unlock()
+	for _, s := range sessions {
+		s.deliver(msg, nil)
+	}
+}
+
+// restarted fails the requests the old process will never answer, and
+// initializes the new one as the first client did, so that sessions go on.
+func (m *mux) restarted(ctx context.Context) {
+	m.mu.Lock()
+	failed := m.pending
+	m.pending = map[string]pendingCall{}
+	for _, s := range m.sessions {
+		s.inflight = map[string]string{}
+	}
+	params := m.initParams
+	m.initSent, m.initWaiters = false, nil
+	if params != nil {
+		// The proxy initializes the new process itself, with the same
+		// parameters, so the cached result stays good.
+		m.initGen, m.initialized = m.backend.Generation(), true
+	} else {
+		m.initResult, m.initialized = nil, false
+	}
+	m.mu.Unlock()
+	for _, call := range failed {
+		call.session.deliver(errorResponse(call.id, codeInternalError, "the MCP server restarted before it answered; retry the request"), call.id)
+	}
+	if params == nil {
+		return
+	}
+	m.log.Info("re-initializing the restarted stdio backend")
+	_ = m.send(ctx, &message{JSONRPC: "2.0", ID: quote("sb-reinit"), Method: "initialize", Params: params})
+	_ = m.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+}
+
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// unquote gives the string value of a string id, or its raw text.
+func unquote(id json.RawMessage) string {
+	var s string
+	if json.Unmarshal(id, &s) == nil {
+		return s
+	}
+	return string(id)
+}
+
+func truncate(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "…"
+	}
+	return string(b)
+}

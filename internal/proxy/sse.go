@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// sseWriter writes server-sent events, flushing each so nothing is buffered
+// between the backend and the client.
+type sseWriter struct {
+	w       http.ResponseWriter
+	flusher http.Flusher
+	started bool
+}
+
+func newSSEWriter(w http.ResponseWriter) *sseWriter {
+	f, _ := w.(http.Flusher)
+	return &sseWriter{w: w, flusher: f}
+}
+
+func (s *sseWriter) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // ask ingress proxies not to buffer
+	s.w.WriteHeader(http.StatusOK)
+}
+
+func (s *sseWriter) event(name string, msg *message) error {
+	data, err := encode(msg)
+	if err != nil {
+		return err
+	}
+	return s.raw(name, data)
+}
+
+func (s *sseWriter) raw(name string, data []byte) error {
+	s.start()
+	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", name, data); err != nil {
+		return err
+	}
+	s.flush()
+	return nil
+}
+
+func (s *sseWriter) comment(text string) error {
+	s.start()
+	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
+		return err
+	}
+	s.flush()
+	return nil
+}
+
+func (s *sseWriter) flush() {
+	if s.flusher != nil {
+		s.flusher.Flush()
+	}
+}
+
+// httpError answers with a plain-text error that says what to do.
+func httpError(w http.ResponseWriter, status int, msg string) {
+	http.Error(w, msg, status)
+}
+
+// writeRPCError answers with a JSON-RPC error body, for clients that parse
+// the body of a failed POST.
+func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
+	body, err := encode(errorResponse(id, code, msg))
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
