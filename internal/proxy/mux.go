@@ -269,8 +269,11 @@ func (m *mux) run(ctx context.Context) {
 			m.fromBackend(ctx, msg)
 		case <-tick.C:
 			if g := m.backend.Generation(); g != gen {
+				first := gen == 0 // the first start is not a restart
 				gen = g
-				m.restarted(ctx)
+				if !first {
+					m.restarted(ctx)
+				}
 			}
 		}
 	}

@@ -31,7 +31,7 @@ type running struct {
 func startProxy(t *testing.T, tweak ...func(*proxy.Options)) *running {
 	t.Helper()
 	o := proxy.Options{
-		Config: proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: 5 * time.Second},
+		Config:      proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: 5 * time.Second},
 		BindAddress: "127.0.0.1", BackendCommand: mcptest.Command(),
 		MaxBodyBytes: 1 << 20, MaxSessions: 100, SessionIdleTimeout: time.Minute,
 	}
@@ -49,7 +49,9 @@ func startProxy(t *testing.T, tweak ...func(*proxy.Options)) *running {
 	go func() { r.done <- s.Serve(serveCtx) }()
 	t.Cleanup(func() {
 		stop()
-		<-r.done
+		if err := <-r.done; err != nil {
+			t.Errorf("proxy stopped with %v", err)
+		}
 		stopBackend()
 	})
 	r.waitHealth(t, http.StatusOK)
@@ -74,15 +76,26 @@ func (r *running) waitHealth(t *testing.T, want int) {
 	}
 }
 
-// connect opens an MCP session through the proxy with the official Go SDK.
-func connect(t *testing.T, r *running, opts *mcp.ClientOptions) *mcp.ClientSession {
+// Protocol eras the proxy serves: sessionful (initialize, Mcp-Session-Id)
+// and stateless (2026-07-28: no initialize, no session).
+var (
+	sessionful = "2025-11-25"
+	eras       = []string{"2025-06-18", sessionful, "2026-07-28"}
+)
+
+// connect opens an MCP session through the proxy with the official Go SDK,
+// speaking the given protocol version.
+func connect(t *testing.T, r *running, version string, opts *mcp.ClientOptions) *mcp.ClientSession {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := mcp.NewClient(&mcp.Implementation{Name: "switchboard-test", Version: "1"}, opts)
-	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: r.base + "/mcp"}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: r.base + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("connect through the proxy: %v", err)
+	}
+	if got := cs.InitializeResult().ProtocolVersion; got != version {
+		t.Fatalf("negotiated protocol %s through the proxy, want %s", got, version)
 	}
 	t.Cleanup(func() { _ = cs.Close() })
 	return cs
@@ -107,8 +120,14 @@ func callText(t *testing.T, cs *mcp.ClientSession, tool string, args any) string
 }
 
 func TestGoSDKClientListsAndCallsToolsThroughTheProxy(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era, func(t *testing.T) { listAndCall(t, era) })
+	}
+}
+
+func listAndCall(t *testing.T, era string) {
 	r := startProxy(t)
-	cs := connect(t, r, nil)
+	cs := connect(t, r, era, nil)
 	if got := cs.InitializeResult().ServerInfo.Name; got != "mcptest" {
 		t.Errorf("server name %q through the proxy, want mcptest", got)
 	}

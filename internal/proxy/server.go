@@ -97,15 +97,29 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.front.mux.sessionCount())
+	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.front.mux.sessionCount(), "inflight", s.front.inflight.Load())
 	s.draining.Store(true)
 	close(s.drainCh)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
-	err := s.http.Shutdown(shutdown)
+	// Keep listening (health answers 503) while calls are in flight.
+	for s.front.inflight.Load() > 0 && shutdown.Err() == nil {
+		select {
+		case <-shutdown.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if n := s.front.inflight.Load(); n > 0 {
+		s.opts.Log.Warn("drain timeout passed with calls still open; closing them", "inflight", n)
+	}
+	// Nothing is in flight: give requests that just arrived a moment, but do
+	// not wait out connections that were dialled and never used (net/http
+	// counts those as active for 5 s).
+	last, cancelLast := context.WithTimeout(shutdown, time.Second)
+	defer cancelLast()
+	err := s.http.Shutdown(last)
 	s.front.closeAll(shutdown)
 	if errors.Is(err, context.DeadlineExceeded) {
-		s.opts.Log.Warn("drain timeout passed with requests still open; closing them")
 		return s.http.Close()
 	}
 	return err

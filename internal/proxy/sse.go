@@ -14,9 +14,14 @@ type sseWriter struct {
 	started bool
 }
 
+// newSSEWriter starts the stream at once: clients wait for the headers
+// before they go on (the Go SDK opens its GET stream before anything else).
 func newSSEWriter(w http.ResponseWriter) *sseWriter {
 	f, _ := w.(http.Flusher)
-	return &sseWriter{w: w, flusher: f}
+	s := &sseWriter{w: w, flusher: f}
+	s.start()
+	s.flush()
+	return s
 }
 
 func (s *sseWriter) start() {

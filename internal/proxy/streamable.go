@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,7 @@ type httpSession struct {
 	mu         sync.Mutex
 	calls      map[string]chan *message // open POST streams, by request id
 	standalone chan *message            // the GET stream, if open
+	listen     chan *message            // a subscriptions/listen stream (2026-07-28), if open
 	lastUsed   time.Time
 	closed     chan struct{}
 }
@@ -45,6 +47,9 @@ func (s *httpSession) deliver(log *slog.Logger) deliverFunc {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		ch := s.standalone
+		if ch == nil {
+			ch = s.listen
+		}
 		if related != nil {
 			if c, ok := s.calls[string(related)]; ok {
 				ch = c
@@ -79,6 +84,7 @@ type streamable struct {
 	draining    func() bool
 	drain       <-chan struct{} // closed when the proxy starts draining
 	metrics     *metrics
+	inflight    atomic.Int64 // POSTs waiting for answers, which a drain lets finish
 
 	mu       sync.Mutex
 	sessions map[string]*httpSession
@@ -201,6 +207,7 @@ func (h *streamable) lookup(id string) *httpSession {
 func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSession, msgs []*message, newSession bool) {
 	var waiting []string
 	ch := make(chan *message, 64)
+	listen := isListen(msgs)
 	s.mu.Lock()
 	for _, m := range msgs {
 		if m.isRequest() {
@@ -208,11 +215,17 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 			waiting = append(waiting, string(m.ID))
 		}
 	}
+	if listen {
+		s.listen = ch
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		for _, id := range waiting {
 			delete(s.calls, id)
+		}
+		if listen {
+			s.listen = nil
 		}
 		s.mu.Unlock()
 	}()
@@ -223,6 +236,14 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 	if len(waiting) == 0 {
 		w.WriteHeader(http.StatusAccepted)
 		return
+	}
+	// A listen stream is open-ended, like GET: it ends at a drain instead
+	// of holding it open.
+	drain := h.drain
+	if !listen {
+		h.inflight.Add(1)
+		defer h.inflight.Add(-1)
+		drain = nil
 	}
 	if newSession {
 		w.Header().Set(headerSessionID, s.id)
@@ -245,6 +266,8 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 				return
 			}
 		case <-s.closed:
+			return
+		case <-drain:
 			return
 		case <-r.Context().Done():
 			// The client went away: the backend need not finish the work.
@@ -393,6 +416,12 @@ func isInitialize(msgs []*message) bool {
 		}
 	}
 	return false
+}
+
+// isListen reports a subscriptions/listen request (2026-07-28), the
+// stateless era's stream for notifications that belong to no request.
+func isListen(msgs []*message) bool {
+	return len(msgs) == 1 && msgs[0].Method == "subscriptions/listen"
 }
 
 func accepts(r *http.Request, mediaType string) bool {

@@ -12,8 +12,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// EnvServe, when set to "stdio" in a test binary's environment, makes
-// MaybeServe run the server on stdin/stdout instead of the tests.
+// EnvServe is the environment variable that, set to "stdio" in a test
+// binary's environment, makes MaybeServe run the server on stdin/stdout
+// instead of the tests.
 const EnvServe = "SWITCHBOARD_MCPTEST_SERVE"
 
 // MaybeServe runs the server and exits when the environment asks for it;
