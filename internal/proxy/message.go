@@ -88,12 +88,16 @@ func validID(id json.RawMessage) bool {
 	return false
 }
 
+// encode writes m without HTML escaping, so that ids and payloads go out
+// byte for byte as they came in.
 func encode(m *message) ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
 		return nil, fmt.Errorf("encode JSON-RPC message: %w", err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // errorResponse is a JSON-RPC error answer to id.
