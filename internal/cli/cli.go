@@ -96,7 +96,7 @@ func listTools(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	c.bind(fs)
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if err := c.check(); err != nil {
 		return err
@@ -135,7 +135,7 @@ func callTool(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&tool, "tool", "", "name of the tool")
 	fs.StringVar(&rawArgs, "args", "{}", "tool arguments as a JSON object")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if err := c.check(); err != nil {
 		return err

@@ -47,7 +47,13 @@ func endpoints(t *testing.T) map[string]string {
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(serveCtx) }()
-	t.Cleanup(func() { stop(); <-done; stopBackend() })
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("proxy: %v", err)
+		}
+		stopBackend()
+	})
 	return map[string]string{"direct": direct.URL, "through the proxy": "http://" + p.Addr() + "/mcp"}
 }
 
