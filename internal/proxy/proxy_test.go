@@ -30,6 +30,14 @@ type running struct {
 
 func startProxy(t *testing.T, tweak ...func(*proxy.Options)) *running {
 	t.Helper()
+	r := startProxyUnready(t, tweak...)
+	r.waitHealth(t, http.StatusOK)
+	return r
+}
+
+// startProxyUnready starts a proxy without waiting for its backend.
+func startProxyUnready(t *testing.T, tweak ...func(*proxy.Options)) *running {
+	t.Helper()
 	o := proxy.Options{
 		Config:      proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: 5 * time.Second},
 		BindAddress: "127.0.0.1", BackendCommand: mcptest.Command(),
@@ -54,7 +62,6 @@ func startProxy(t *testing.T, tweak ...func(*proxy.Options)) *running {
 		}
 		stopBackend()
 	})
-	r.waitHealth(t, http.StatusOK)
 	return r
 }
 

@@ -22,6 +22,9 @@ type Options struct {
 	BindAddress string
 	// BackendCommand runs a local stdio MCP server (instead of a pod).
 	BackendCommand []string
+	// BackendURL is a local sse or streamable-http MCP server's endpoint
+	// (instead of pods), e.g. http://127.0.0.1:3001/mcp.
+	BackendURL string
 	// MaxBodyBytes bounds one POST body.
 	MaxBodyBytes int64
 	// MaxSessions bounds the open sessions of this proxy.
@@ -34,8 +37,10 @@ type Options struct {
 // Server is a running proxy.
 type Server struct {
 	opts     Options
-	backend  lineBackend
-	front    *streamable
+	attached func() bool
+	sessions func() int
+	inflight func() int64
+	closeAll func(context.Context)
 	metrics  *metrics
 	draining atomic.Bool
 	drainCh  chan struct{}
@@ -48,29 +53,26 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Transport != "stdio" {
-		return nil, fmt.Errorf("--transport=%s: only stdio backends are supported by this build", o.Transport)
-	}
-	backend, err := newProcessBackend(ctx, o.BackendCommand, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{opts: o, backend: backend, drainCh: make(chan struct{})}
+	s := &Server{opts: o, drainCh: make(chan struct{})}
 	s.metrics = newMetrics(func() float64 {
-		if backend.Attached() {
+		if s.attached() {
 			return 1
 		}
 		return 0
 	})
-	s.front = &streamable{
-		mux: newMux(ctx, backend, o.Log), log: o.Log, maxBody: o.MaxBodyBytes, maxSessions: o.MaxSessions,
-		idleTimeout: o.SessionIdleTimeout, draining: s.draining.Load, metrics: s.metrics,
-		sessions: map[string]*httpSession{}, drain: s.drainCh,
-	}
-	go s.front.expireIdle(ctx)
-
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", s.metrics.instrument("/mcp", s.front))
+	var err error
+	switch o.Transport {
+	case "stdio":
+		err = s.routeStdio(ctx, mux)
+	case "streamable-http", "sse":
+		err = s.routeHTTP(ctx, mux)
+	default:
+		err = fmt.Errorf("--transport=%q: use stdio, sse or streamable-http", o.Transport)
+	}
+	if err != nil {
+		return nil, err
+	}
 	mux.HandleFunc(proxyconfig.HealthPath, s.health)
 	mux.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(proxyconfig.MetricsPath, s.metrics.handler())
@@ -81,6 +83,59 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return s, nil
+}
+
+// routeStdio serves both client transports from one shared stdio server.
+func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux) error {
+	o := s.opts
+	backend, err := newProcessBackend(ctx, o.BackendCommand, o.Log)
+	if err != nil {
+		return err
+	}
+	m := newMux(ctx, backend, o.Log)
+	front := &streamable{
+		mux: m, log: o.Log, maxBody: o.MaxBodyBytes, maxSessions: o.MaxSessions,
+		idleTimeout: o.SessionIdleTimeout, draining: s.draining.Load, metrics: s.metrics,
+		sessions: map[string]*httpSession{}, drain: s.drainCh,
+	}
+	go front.expireIdle(ctx)
+	legacy := &legacySSE{mux: m, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, maxBody: o.MaxBodyBytes,
+		drain: s.drainCh, draining: s.draining.Load, sessions: map[string]*clientSession{}}
+	mux.Handle("/mcp", s.metrics.instrument("/mcp", front))
+	mux.Handle("/sse", s.metrics.instrument("/sse", http.HandlerFunc(legacy.stream)))
+	mux.Handle("/messages", s.metrics.instrument("/messages", http.HandlerFunc(legacy.messages)))
+	s.attached, s.sessions, s.closeAll = backend.Attached, m.sessionCount, front.closeAll
+	s.inflight = front.inflight.Load
+	return nil
+}
+
+// routeHTTP relays an sse or streamable-http server.
+func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
+	o := s.opts
+	backend, err := newHTTPBackend(ctx, o.BackendURL, o.MaxBodyBytes, o.Log)
+	if err != nil {
+		return err
+	}
+	var active atomic.Int64
+	counted := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			active.Add(1)
+			defer active.Add(-1)
+			h(w, r)
+		}
+	}
+	if o.Transport == "streamable-http" {
+		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(func(w http.ResponseWriter, r *http.Request) {
+			backend.forward(w, r, backend.target.Path)
+		})))
+	} else {
+		sse := &ssePassthrough{backend: backend, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, paths: map[string]string{}}
+		mux.Handle("/sse", s.metrics.instrument("/sse", http.HandlerFunc(sse.stream)))
+		mux.Handle("/messages", s.metrics.instrument("/messages", counted(sse.messages)))
+	}
+	s.attached, s.sessions, s.closeAll = backend.Attached, func() int { return 0 }, func(context.Context) {}
+	s.inflight = active.Load
+	return nil
 }
 
 // Addr is the address the proxy listens on.
@@ -97,19 +152,19 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.front.mux.sessionCount(), "inflight", s.front.inflight.Load())
+	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.sessions(), "inflight", s.inflight())
 	s.draining.Store(true)
 	close(s.drainCh)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
 	// Keep listening (health answers 503) while calls are in flight.
-	for s.front.inflight.Load() > 0 && shutdown.Err() == nil {
+	for s.inflight() > 0 && shutdown.Err() == nil {
 		select {
 		case <-shutdown.Done():
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if n := s.front.inflight.Load(); n > 0 {
+	if n := s.inflight(); n > 0 {
 		s.opts.Log.Warn("drain timeout passed with calls still open; closing them", "inflight", n)
 	}
 	// Nothing is in flight: give requests that just arrived a moment, but do
@@ -118,7 +173,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	last, cancelLast := context.WithTimeout(shutdown, time.Second)
 	defer cancelLast()
 	err := s.http.Shutdown(last)
-	s.front.closeAll(shutdown)
+	s.closeAll(shutdown)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return s.http.Close()
 	}
@@ -137,9 +192,9 @@ type healthReport struct {
 // the proxy drains, so a Ready proxy pod means the whole chain works.
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	rep := healthReport{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
-		Sessions: s.front.mux.sessionCount(), Draining: s.draining.Load()}
+		Sessions: s.sessions(), Draining: s.draining.Load()}
 	code := http.StatusOK
-	if !s.backend.Attached() {
+	if !s.attached() {
 		rep.Status, rep.Backend, code = "unhealthy", "detached", http.StatusServiceUnavailable
 	}
 	if rep.Draining {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -73,10 +72,10 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
-// writeRPCError answers with a JSON-RPC error body, for clients that parse
-// the body of a failed POST.
-func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
-	body, err := encode(errorResponse(id, code, msg))
+// writeRPCError answers with a JSON-RPC error body (id null: the request
+// could not be read), for clients that parse the body of a failed POST.
+func writeRPCError(w http.ResponseWriter, status int, code int, msg string) {
+	body, err := encode(errorResponse(nil, code, msg))
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, msg)
 		return

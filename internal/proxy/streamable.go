@@ -117,7 +117,7 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeRPCError(w, http.StatusRequestEntityTooLarge, nil, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
+			writeRPCError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
 			return
 		}
 		httpError(w, http.StatusBadRequest, "could not read the request body")
@@ -125,12 +125,12 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, batch, err := parseMessages(body)
 	if err != nil {
-		writeRPCError(w, http.StatusBadRequest, nil, codeParseError, err.Error())
+		writeRPCError(w, http.StatusBadRequest, codeParseError, err.Error())
 		return
 	}
 	version := r.Header.Get(headerProtocolVersion)
 	if batch && version >= protocolNoBatch {
-		writeRPCError(w, http.StatusBadRequest, nil, codeInvalidRequest, "JSON-RPC batches are not allowed from protocol version "+protocolNoBatch+" on")
+		writeRPCError(w, http.StatusBadRequest, codeInvalidRequest, "JSON-RPC batches are not allowed from protocol version "+protocolNoBatch+" on")
 		return
 	}
 

@@ -45,7 +45,7 @@ type addArgs struct {
 type progressArgs struct {
 	Steps int `json:"steps"`
 	// DelayMS is the time between steps.
-	DelayMS int `json:"delayMs"`
+	DelayMS int `json:"delayMs,omitempty"`
 }
 
 // NewServer builds the test server.
