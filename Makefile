@@ -48,8 +48,12 @@ lint: $(GOLANGCI_LINT) ## golangci-lint.
 envtest-assets: ## Build kube-apiserver and etcd from source (cached in bin/k8s).
 	hack/build-k8s.sh kube-apiserver etcd >/dev/null
 
+.PHONY: peers
+peers: ## Install the real MCP peers from npm (server-everything, TypeScript SDK).
+	hack/install-peers.sh
+
 .PHONY: test
-test: verify-generated vet lint envtest-assets ## Generated files, vet, lint, unit and envtest suites (all tests).
+test: verify-generated vet lint envtest-assets peers ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
 	go test ./... -count=1
 
 ##@ Build
