@@ -97,3 +97,8 @@ $(GOLANGCI_LINT):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(LOCALBIN)/golangci-lint $@
+
+##@ Benchmarks
+.PHONY: bench
+bench: ## Proxy vs direct: latency, throughput, idle-session memory (figures in docs/benchmarks.md).
+	go run ./test/bench

@@ -37,6 +37,14 @@ func newHTTPBackend(ctx context.Context, raw string, maxBody int64, log *slog.Lo
 		},
 		FlushInterval: -1, // every write reaches the client at once (SSE)
 		ErrorHandler:  b.proxyError,
+		// net/http's default keeps 2 idle connections per host: under
+		// concurrent clients the proxy would dial the backend per request.
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 1024,
+			IdleConnTimeout:     90 * time.Second,
+		},
 	}
 	go b.probe(ctx)
 	return b, nil

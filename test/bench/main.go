@@ -1,0 +1,225 @@
+// Command bench measures the proxy against the direct path in one run:
+// tools/call latency (p50, p99) and throughput per transport, and the memory
+// an idle session costs the proxy. `make bench` runs it; docs/benchmarks.md
+// records its figures.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
+)
+
+func main() {
+	mcptest.MaybeServe() // this binary is also the stdio backend
+	duration := flag.Duration("duration", 5*time.Second, "load time per measurement")
+	clients := flag.Int("clients", 8, "concurrent client sessions")
+	idle := flag.Int("idle-sessions", 10000, "idle sessions for the memory measure")
+	flag.Parse()
+	if err := run(*duration, *clients, *idle); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	calls    int
+	p50, p99 time.Duration
+	perSec   float64
+}
+
+func run(d time.Duration, clients, idle int) error {
+	ctx := context.Background()
+	// Streamable HTTP: the Go SDK server directly, and through the proxy.
+	direct := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil))
+	defer direct.Close()
+	httpProxy, stopHTTP, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http"}, BackendURL: direct.URL + "/mcp"})
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	stdioProxy, stopStdio, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "stdio"}, BackendCommand: []string{"env", mcptest.EnvServe + "=stdio", os.Args[0]}})
+	if err != nil {
+		return err
+	}
+	defer stopStdio()
+
+	rows := []path{
+		{"streamable-http direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: direct.URL + "/mcp"} }},
+		{"streamable-http through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: httpProxy + "/mcp"} }},
+		{"stdio direct (one client)", nil},
+		{"stdio through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: stdioProxy + "/mcp"} }},
+	}
+	for _, c := range []int{1, clients} {
+		if err := measure(ctx, rows, c, d); err != nil {
+			return err
+		}
+	}
+	perSession, err := idleSessionCost(stdioProxy, idle)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", idle, perSession/1024)
+	return nil
+}
+
+type path struct {
+	name      string
+	transport func() mcp.Transport
+}
+
+// measure loads every path with clients sessions and prints one table.
+func measure(ctx context.Context, rows []path, clients int, d time.Duration) error {
+	results := map[string]result{}
+	fmt.Printf("\ntools/call echo, %d concurrent session(s) (stdio direct: 1), %s each, protocol 2025-11-25\n", clients, d)
+	fmt.Printf("%-36s %10s %10s %10s %12s\n", "path", "calls", "p50", "p99", "calls/s")
+	for _, row := range rows {
+		n, transport := clients, row.transport
+		if transport == nil { // a stdio server takes one client: the SDK's own
+			n = 1
+			transport = func() mcp.Transport {
+				cmd := exec.Command(os.Args[0])
+				cmd.Env = append(os.Environ(), mcptest.EnvServe+"=stdio")
+				return &mcp.CommandTransport{Command: cmd}
+			}
+		}
+		r, err := load(ctx, transport, n, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", row.name, err)
+		}
+		results[row.name] = r
+		fmt.Printf("%-36s %10d %10s %10s %12.0f\n", row.name, r.calls, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.perSec)
+	}
+	dir, via := results["streamable-http direct"], results["streamable-http through the proxy"]
+	fmt.Printf("=> streamable-http through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
+		ms(via.p50-dir.p50), ms(via.p99-dir.p99), 100*via.perSec/dir.perSec)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// load runs n sessions calling echo for d and measures every call.
+func load(ctx context.Context, transport func() mcp.Transport, n int, d time.Duration) (result, error) {
+	sessions := make([]*mcp.ClientSession, n)
+	for i := range sessions {
+		c := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
+		cs, err := c.Connect(ctx, transport(), &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+		if err != nil {
+			return result{}, err
+		}
+		defer func() { _ = cs.Close() }()
+		sessions[i] = cs
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, cs := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Since(start) < d {
+				t := time.Now()
+				_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}})
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	return result{calls: len(lat), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], perSec: float64(len(lat)) / elapsed.Seconds()}, nil
+}
+
+// idleSessionCost opens sessions with raw initialize requests and reports
+// the heap they hold in this process, where the proxy runs.
+func idleSessionCost(base string, n int) (float64, error) {
+	before := heap()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"idle","version":"1"}}}`
+	client := &http.Client{}
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("initialize %d: status %d", i, resp.StatusCode)
+		}
+	}
+	client.CloseIdleConnections()
+	return float64(heap()-before) / float64(n), nil
+}
+
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func startProxy(ctx context.Context, o proxy.Options) (string, func(), error) {
+	o.BindAddress, o.ProxyMode, o.DrainTimeout = "127.0.0.1", "streamable-http", time.Second
+	o.MaxBodyBytes, o.MaxSessions, o.SessionIdleTimeout = 4<<20, 1<<20, time.Hour
+	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	backendCtx, stopBackend := context.WithCancel(ctx)
+	p, err := proxy.New(backendCtx, o)
+	if err != nil {
+		stopBackend()
+		return "", nil, err
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(serveCtx) }()
+	base := "http://" + p.Addr()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/health"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			stopBackend()
+			return "", nil, fmt.Errorf("proxy for %s never became healthy", o.Transport)
+		}
+	}
+	return base, func() { stop(); <-done; stopBackend() }, nil
+}
