@@ -221,5 +221,11 @@ func startProxy(ctx context.Context, o proxy.Options) (string, func(), error) {
 			return "", nil, fmt.Errorf("proxy for %s never became healthy", o.Transport)
 		}
 	}
-	return base, func() { stop(); <-done; stopBackend() }, nil
+	return base, func() {
+		stop()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "proxy:", err)
+		}
+		stopBackend()
+	}, nil
 }
