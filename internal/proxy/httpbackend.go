@@ -13,49 +13,127 @@ import (
 	"time"
 )
 
-// httpBackend is an sse or streamable-http MCP server reached over HTTP.
-// The proxy forwards requests as they are, streaming responses unbuffered;
-// Mcp-Session-Id, MCP-Protocol-Version and Last-Event-ID pass through.
+// httpBackend is an sse or streamable-http MCP server reached over HTTP: one
+// URL given by hand, or the ready pods of a headless Service. Requests pass
+// as they are, responses stream unbuffered; Mcp-Session-Id,
+// MCP-Protocol-Version and Last-Event-ID pass through, and each session
+// stays on the pod that created it.
 type httpBackend struct {
-	target  *url.URL
+	scheme  string
+	path    string // the backend's MCP endpoint path
+	pool    *pool
+	static  bool // one URL given by hand: the backend itself decides on sessions
 	log     *slog.Logger
 	maxBody int64
 	rp      *httputil.ReverseProxy
 	up      atomic.Bool
 }
 
-func newHTTPBackend(ctx context.Context, raw string, maxBody int64, log *slog.Logger) (*httpBackend, error) {
-	target, err := url.Parse(raw)
-	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
-		return nil, fmt.Errorf("--backend-url %q is not an http(s) URL", raw)
+type routeKey struct{}
+
+// route is what ModifyResponse needs to know about a request.
+type route struct {
+	addr    string
+	session string // the client's Mcp-Session-Id, if any
+}
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, maxBody int64, log *slog.Logger) *httpBackend {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
-	b := &httpBackend{target: target, log: log, maxBody: maxBody}
+	b := &httpBackend{scheme: scheme, path: path, pool: p, static: static, log: log, maxBody: maxBody}
 	b.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
-			pr.Out.Host = target.Host
+			pr.Out.URL.Scheme, pr.Out.URL.Host = pr.In.URL.Scheme, pr.In.URL.Host
+			pr.Out.Host = pr.In.URL.Host
 		},
-		FlushInterval: -1, // every write reaches the client at once (SSE)
-		ErrorHandler:  b.proxyError,
+		ModifyResponse: b.remember,
+		FlushInterval:  -1, // every write reaches the client at once (SSE)
+		ErrorHandler:   b.proxyError,
 		// net/http's default keeps 2 idle connections per host: under
 		// concurrent clients the proxy would dial the backend per request.
 		Transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:         dial,
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 1024,
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
-	go b.probe(ctx)
+	return b
+}
+
+// staticHTTPBackend is the one backend at raw (--backend-url).
+func staticHTTPBackend(ctx context.Context, raw string, dial dialFunc, maxBody int64, log *slog.Logger) (*httpBackend, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--backend-url %q is not an http(s) URL", raw)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	b := newHTTPBackend(u.Scheme, u.Path, newPool(host), true, dial, maxBody, log)
+	go b.probe(ctx, host)
 	return b, nil
 }
 
-// forward sends r to the backend at path (with r's query).
-func (b *httpBackend) forward(w http.ResponseWriter, r *http.Request, path string) {
+// target picks the pod for a request: the session's pod, or the least
+// loaded one for a request that starts a session or has none.
+func (b *httpBackend) target(w http.ResponseWriter, key string) (string, bool) {
+	if key != "" {
+		if addr, ok := b.pool.lookup(key); ok {
+			return addr, true
+		}
+		if !b.static {
+			httpError(w, http.StatusNotFound, "session not found: its backend pod is gone; initialize a new session")
+			return "", false
+		}
+	}
+	addr, ok := b.pool.pick()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeRPCError(w, http.StatusServiceUnavailable, codeInternalError, "no backend pod is ready; retry shortly")
+		return "", false
+	}
+	return addr, true
+}
+
+// forward sends r to addr at path (with r's query).
+func (b *httpBackend) forward(w http.ResponseWriter, r *http.Request, addr, path, session string) {
+	defer b.pool.busy(addr)()
 	r.Body = http.MaxBytesReader(w, r.Body, b.maxBody)
-	out := r.Clone(r.Context())
+	out := r.Clone(context.WithValue(r.Context(), routeKey{}, route{addr: addr, session: session}))
+	out.URL.Scheme, out.URL.Host = b.scheme, addr
 	out.URL.Path, out.URL.RawPath = path, ""
 	b.rp.ServeHTTP(w, out)
+}
+
+// serveStreamable relays the streamable HTTP endpoint.
+func (b *httpBackend) serveStreamable(w http.ResponseWriter, r *http.Request) {
+	session := r.Header.Get(headerSessionID)
+	addr, ok := b.target(w, session)
+	if !ok {
+		return
+	}
+	b.forward(w, r, addr, b.path, session)
+}
+
+// remember binds a new session to the pod that created it, and forgets a
+// session the client ended.
+func (b *httpBackend) remember(resp *http.Response) error {
+	rt, ok := resp.Request.Context().Value(routeKey{}).(route)
+	if !ok {
+		return nil
+	}
+	if id := resp.Header.Get(headerSessionID); id != "" && rt.session == "" {
+		b.pool.bind(id, rt.addr)
+	}
+	if resp.Request.Method == http.MethodDelete && resp.StatusCode < 300 && rt.session != "" {
+		b.pool.unbind(rt.session)
+	}
+	return nil
 }
 
 func (b *httpBackend) proxyError(w http.ResponseWriter, r *http.Request, err error) {
@@ -66,17 +144,13 @@ func (b *httpBackend) proxyError(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody to answer.
 	default:
-		b.log.Warn("backend request failed", "backend", b.target.Host, "path", r.URL.Path, "error", err)
+		b.log.Warn("backend request failed", "backend", r.URL.Host, "path", r.URL.Path, "error", err)
 		writeRPCError(w, http.StatusBadGateway, codeInternalError, "the MCP server is unreachable: "+err.Error())
 	}
 }
 
-// probe keeps Attached current by dialling the backend every second.
-func (b *httpBackend) probe(ctx context.Context) {
-	host := b.target.Host
-	if b.target.Port() == "" {
-		host = net.JoinHostPort(b.target.Hostname(), map[string]string{"http": "80", "https": "443"}[b.target.Scheme])
-	}
+// probe keeps a hand-given backend's reachability current.
+func (b *httpBackend) probe(ctx context.Context, host string) {
 	d := net.Dialer{Timeout: time.Second}
 	for {
 		conn, err := d.DialContext(ctx, "tcp", host)
@@ -94,4 +168,10 @@ func (b *httpBackend) probe(ctx context.Context) {
 	}
 }
 
-func (b *httpBackend) Attached() bool { return b.up.Load() }
+// Attached reports whether requests can reach a backend now.
+func (b *httpBackend) Attached() bool {
+	if b.static {
+		return b.up.Load()
+	}
+	return b.pool.size() > 0
+}

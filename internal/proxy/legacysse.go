@@ -130,7 +130,7 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 
 // ssePassthrough relays an sse backend: the event stream goes through as it
 // is, except the endpoint event, which is rewritten to the proxy's own
-// /messages so that clients POST through the proxy too.
+// /messages so that clients POST through the proxy, to the same pod.
 type ssePassthrough struct {
 	backend    *httpBackend
 	prefix     string
@@ -141,28 +141,42 @@ type ssePassthrough struct {
 }
 
 func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
+	addr, ok := h.backend.target(w, "")
+	if !ok {
+		return
+	}
+	var key string
 	rw := &endpointRewriter{ResponseWriter: w, rewrite: func(data string) string {
 		u, err := url.Parse(strings.TrimSpace(data))
 		if err != nil {
 			return data
 		}
+		key = "sse?" + u.RawQuery
 		h.mu.Lock()
 		h.paths[u.RawQuery] = u.Path
 		h.mu.Unlock()
+		h.backend.pool.bind(key, addr)
 		return advertise(r, h.prefix, h.trustProxy, "/messages") + "?" + u.RawQuery
 	}}
-	h.backend.forward(rw, r, h.backend.target.Path)
+	h.backend.forward(rw, r, addr, h.backend.path, "")
+	if key != "" { // the stream is over: so is the session
+		h.backend.pool.unbind(key)
+		h.mu.Lock()
+		delete(h.paths, strings.TrimPrefix(key, "sse?"))
+		h.mu.Unlock()
+	}
 }
 
 func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	path, ok := h.paths[r.URL.RawQuery]
 	h.mu.Unlock()
-	if !ok {
+	addr, bound := h.backend.pool.lookup("sse?" + r.URL.RawQuery)
+	if !ok || !bound {
 		httpError(w, http.StatusNotFound, "unknown session: open a new stream at /sse")
 		return
 	}
-	h.backend.forward(w, r, path)
+	h.backend.forward(w, r, addr, path, "")
 }
 
 // endpointRewriter rewrites the data of the first "endpoint" event of an

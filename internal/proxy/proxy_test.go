@@ -146,7 +146,7 @@ func listAndCall(t *testing.T, era string) {
 	for _, tool := range tools.Tools {
 		names = append(names, tool.Name)
 	}
-	if fmt.Sprint(names) != "[add crash echo pid progress]" {
+	if fmt.Sprint(names) != "[add crash echo pid progress whoami]" {
 		t.Errorf("tools %v", names)
 	}
 	if got := callText(t, cs, "echo", map[string]any{"text": "héllo"}); got != "héllo" {

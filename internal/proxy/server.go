@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -25,6 +27,13 @@ type Options struct {
 	// BackendURL is a local sse or streamable-http MCP server's endpoint
 	// (instead of pods), e.g. http://127.0.0.1:3001/mcp.
 	BackendURL string
+	// Namespace of the backend pods (default: $POD_NAMESPACE).
+	Namespace string
+	// KubeConfig reaches the API server (default: in-cluster, then $KUBECONFIG).
+	KubeConfig *rest.Config
+	// Dial connects to backends (default: net.Dialer). Tests use it to reach
+	// the pod IPs of an EndpointSlice on loopback addresses.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxBodyBytes bounds one POST body.
 	MaxBodyBytes int64
 	// MaxSessions bounds the open sessions of this proxy.
@@ -112,7 +121,7 @@ func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux) error {
 // routeHTTP relays an sse or streamable-http server.
 func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
 	o := s.opts
-	backend, err := newHTTPBackend(ctx, o.BackendURL, o.MaxBodyBytes, o.Log)
+	backend, err := s.httpBackend(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,9 +134,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
 		}
 	}
 	if o.Transport == "streamable-http" {
-		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(func(w http.ResponseWriter, r *http.Request) {
-			backend.forward(w, r, backend.target.Path)
-		})))
+		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(backend.serveStreamable)))
 	} else {
 		sse := &ssePassthrough{backend: backend, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, paths: map[string]string{}}
 		mux.Handle("/sse", s.metrics.instrument("/sse", http.HandlerFunc(sse.stream)))

@@ -49,8 +49,16 @@ type progressArgs struct {
 }
 
 // NewServer builds the test server.
-func NewServer() *mcp.Server {
+func NewServer() *mcp.Server { return NewServerNamed("mcptest") }
+
+// NewServerNamed builds the test server with a tool "whoami" that answers
+// name, to tell several backends apart.
+func NewServerNamed(name string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "mcptest", Version: "1.0.0"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "whoami", Description: "Says which backend answered."},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			return text(name), nil, nil
+		})
 	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Echoes the text back."},
 		func(_ context.Context, _ *mcp.CallToolRequest, a echoArgs) (*mcp.CallToolResult, any, error) {
 			return text(a.Text), nil, nil
