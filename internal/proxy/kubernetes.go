@@ -41,10 +41,7 @@ func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	ns := o.Namespace
-	if ns == "" {
-		ns = os.Getenv(proxyconfig.EnvNamespace)
-	}
+	ns := namespace(o.Namespace)
 	path := "/mcp"
 	if o.Transport == "sse" {
 		path = "/sse"
@@ -54,6 +51,32 @@ func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// podBackend attaches to the stdio backend pod the operator selects with
+// --backend-selector.
+func (s *Server) podBackend(ctx context.Context) (*podBackend, error) {
+	o := s.opts
+	cfg, err := kubeConfig(o.KubeConfig)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	attach := attachFunc(o.Attach)
+	if attach == nil {
+		attach = kubeAttach(cfg, client)
+	}
+	return newPodBackend(ctx, client, namespace(o.Namespace), o.BackendSelector, attach, o.Log)
+}
+
+func namespace(given string) string {
+	if given != "" {
+		return given
+	}
+	return os.Getenv(proxyconfig.EnvNamespace)
 }
 
 // kubeConfig is the given config, the pod's service account, or $KUBECONFIG.

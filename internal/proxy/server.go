@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
@@ -34,6 +36,9 @@ type Options struct {
 	// Dial connects to backends (default: net.Dialer). Tests use it to reach
 	// the pod IPs of an EndpointSlice on loopback addresses.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Attach opens a stdio stream to a backend pod (default: the Kubernetes
+	// attach API). Tests replace it where no kubelet runs.
+	Attach func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
 	// MaxBodyBytes bounds one POST body.
 	MaxBodyBytes int64
 	// MaxSessions bounds the open sessions of this proxy.
@@ -97,7 +102,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 // routeStdio serves both client transports from one shared stdio server.
 func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux) error {
 	o := s.opts
-	backend, err := newProcessBackend(ctx, o.BackendCommand, o.Log)
+	var backend lineBackend
+	var err error
+	switch {
+	case len(o.BackendCommand) > 0:
+		backend, err = newProcessBackend(ctx, o.BackendCommand, o.Log)
+	case o.BackendSelector != "":
+		backend, err = s.podBackend(ctx)
+	default:
+		err = errors.New("a stdio backend needs --backend-command (local) or --backend-selector (in Kubernetes)")
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,240 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// attachFunc opens a stream to the stdin and stdout of a pod's mcp
+// container; the stream ends when ctx does.
+type attachFunc func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
+
+// podBackend is a stdio MCP server in the backend pod, reached through the
+// Kubernetes attach API. It watches the pods (never polls), attaches to the
+// running one, and attaches again when the pod is replaced; while detached
+// it says so, so that health is unhealthy rather than a zombie.
+type podBackend struct {
+	attach attachFunc
+	log    *slog.Logger
+	recv   chan []byte
+	wake   chan struct{}
+
+	mu         sync.Mutex
+	pods       func() []*corev1.Pod
+	stdin      io.WriteCloser
+	attachedTo podIdentity // zero while detached
+	stop       context.CancelFunc
+	last       podIdentity // the container the last attach reached
+	generation uint64
+}
+
+// podIdentity names one run of the mcp container: a new pod or a restarted
+// container is a fresh process that must be initialized again.
+type podIdentity struct {
+	uid      types.UID
+	restarts int32
+}
+
+func newPodBackend(ctx context.Context, client kubernetes.Interface, ns, selector string, attach attachFunc, log *slog.Logger) (*podBackend, error) {
+	b := &podBackend{attach: attach, log: log, recv: make(chan []byte, 64), wake: make(chan struct{}, 1)}
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+	pods := factory.Core().V1().Pods()
+	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { b.poke() }, UpdateFunc: func(any, any) { b.poke() }, DeleteFunc: func(any) { b.poke() },
+	}); err != nil {
+		return nil, fmt.Errorf("watch backend pods: %w", err)
+	}
+	b.pods = func() []*corev1.Pod {
+		list, _ := pods.Lister().Pods(ns).List(labels.Everything())
+		return list
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), pods.Informer().HasSynced) {
+		return nil, fmt.Errorf("backend pods in %s never synced", ns)
+	}
+	go b.run(ctx)
+	return b, nil
+}
+
+func (b *podBackend) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *podBackend) Recv() <-chan []byte { return b.recv }
+
+func (b *podBackend) Attached() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.attachedTo != podIdentity{}
+}
+
+func (b *podBackend) Generation() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.generation
+}
+
+func (b *podBackend) Send(_ context.Context, line []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stdin == nil {
+		return errors.New("the stdio backend pod is not attached; retry shortly")
+	}
+	if _, err := b.stdin.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("write to the backend pod: %w", err)
+	}
+	return nil
+}
+
+// run reconciles the attachment with the pods whenever they change, and
+// retries a failed attach with backoff.
+func (b *podBackend) run(ctx context.Context) {
+	backoff := 500 * time.Millisecond
+	for {
+		if err := b.reconcile(ctx); err != nil {
+			b.log.Warn("attach to the backend pod failed", "error", err, "retry", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = 500 * time.Millisecond
+		select {
+		case <-ctx.Done():
+			b.detach()
+			return
+		case <-b.wake:
+		}
+	}
+}
+
+func (b *podBackend) reconcile(ctx context.Context) error {
+	target, id := runningPod(b.pods())
+	b.mu.Lock()
+	current := b.attachedTo
+	b.mu.Unlock()
+	if current == id && id != (podIdentity{}) {
+		return nil
+	}
+	if current != (podIdentity{}) {
+		b.log.Info("backend pod replaced or gone; detaching")
+		b.detach()
+	}
+	if target == nil {
+		return nil
+	}
+	streamCtx, stop := context.WithCancel(ctx)
+	stdin, stdout, err := b.attach(streamCtx, target)
+	if err != nil {
+		stop()
+		return fmt.Errorf("attach to pod %s: %w", target.Name, err)
+	}
+	b.mu.Lock()
+	b.stdin, b.attachedTo, b.stop = stdin, id, stop
+	if id != b.last {
+		b.generation++ // a new process: the mux initializes it again
+		b.last = id
+	}
+	b.mu.Unlock()
+	b.log.Info("attached to the backend pod", "pod", target.Name)
+	go func() {
+		err := readLines(stdout, b.recv)
+		b.mu.Lock()
+		ours := b.attachedTo == id
+		b.mu.Unlock()
+		if ours { // the stream ended by itself: detach and look again
+			b.log.Warn("attach stream to the backend pod ended", "pod", target.Name, "error", err)
+			b.detach()
+			b.poke()
+		}
+	}()
+	return nil
+}
+
+// detach closes the stream, so that no attachment outlives its pod.
+func (b *podBackend) detach() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stop != nil {
+		b.stop()
+	}
+	if b.stdin != nil {
+		_ = b.stdin.Close()
+	}
+	b.stdin, b.attachedTo, b.stop = nil, podIdentity{}, nil
+}
+
+// runningPod is the newest pod whose mcp container runs.
+func runningPod(pods []*corev1.Pod) (*corev1.Pod, podIdentity) {
+	sorted := append([]*corev1.Pod(nil), pods...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].CreationTimestamp.After(sorted[j].CreationTimestamp.Time) })
+	for _, p := range sorted {
+		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == naming.MCPContainer && cs.State.Running != nil {
+				return p, podIdentity{uid: p.UID, restarts: cs.RestartCount}
+			}
+		}
+	}
+	return nil, podIdentity{}
+}
+
+// kubeAttach is the real attachFunc: the attach subresource over WebSocket,
+// falling back to SPDY for API servers that do not upgrade to WebSocket.
+func kubeAttach(cfg *rest.Config, client kubernetes.Interface) attachFunc {
+	return func(ctx context.Context, pod *corev1.Pod) (io.WriteCloser, io.ReadCloser, error) {
+		req := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).
+			SubResource("attach").VersionedParams(&corev1.PodAttachOptions{
+			Container: naming.MCPContainer, Stdin: true, Stdout: true, TTY: false,
+		}, scheme.ParameterCodec)
+		ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("websocket executor: %w", err)
+		}
+		spdy, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+		if err != nil {
+			return nil, nil, fmt.Errorf("spdy executor: %w", err)
+		}
+		exec, err := remotecommand.NewFallbackExecutor(ws, spdy, httpstream.IsUpgradeFailure)
+		if err != nil {
+			return nil, nil, err
+		}
+		inR, inW := io.Pipe()
+		outR, outW := io.Pipe()
+		go func() {
+			err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: inR, Stdout: outW})
+			_ = inR.CloseWithError(err)
+			_ = outW.CloseWithError(errors.Join(err, io.EOF))
+		}()
+		return inW, outR, nil
+	}
+}
