@@ -163,3 +163,32 @@ func TestDrainLetsRequestsInFlightFinishAndRefusesNewSessions(t *testing.T) {
 	}
 	r.done <- nil // for the cleanup
 }
+
+func TestMetricsCountRequestsSessionsAndBackendState(t *testing.T) {
+	r := startProxy(t)
+	initialize(t, r)
+	// The request is counted when its handler returns, just after the
+	// client has read its answer.
+	var body []byte
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(r.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if strings.Contains(string(body), `endpoint="/mcp",method="POST"} 1`) {
+			break
+		}
+	}
+	for _, want := range []string{
+		`switchboard_proxy_http_requests_total{code="200",endpoint="/mcp",method="POST"} 1`,
+		`switchboard_proxy_http_request_duration_seconds_count{endpoint="/mcp",method="POST"} 1`,
+		"switchboard_proxy_active_sessions 1",
+		"switchboard_proxy_backend_up 1",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

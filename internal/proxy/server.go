@@ -90,7 +90,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	mux.HandleFunc(proxyconfig.HealthPath, s.health)
 	mux.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(proxyconfig.MetricsPath, s.metrics.handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Slow clients: headers within 10 s, a whole request body within 60 s.
+	// No write timeout: response streams are long-lived by design.
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
 	addr := net.JoinHostPort(o.BindAddress, fmt.Sprint(o.Port))
 	if s.listener, err = net.Listen("tcp", addr); err != nil {
