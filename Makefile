@@ -52,8 +52,12 @@ envtest-assets: ## Build kube-apiserver and etcd from source (cached in bin/k8s)
 peers: ## Install the real MCP peers from npm (server-everything, TypeScript SDK).
 	hack/install-peers.sh
 
+.PHONY: redis
+redis: ## Install Debian's redis-server for the session-routing tests (when missing).
+	hack/install-redis.sh
+
 .PHONY: test
-test: verify-generated vet lint envtest-assets peers ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
+test: verify-generated vet lint envtest-assets peers redis ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
 	go test ./... -count=1
 
 ##@ Build

@@ -67,13 +67,17 @@ func endpointSlice(ns string, port int32, ips ...string) *discoveryv1.EndpointSl
 	return s
 }
 
-func TestSessionsSpreadOverBackendPodsAndFollowThemOut(t *testing.T) {
+// podsOnAPIServer runs three backend pods (pod IPs 10.244.0.1-3, served on
+// 127.0.0.1-3) behind the EndpointSlice of mcp-osv-headless in a real API
+// server, and returns a proxy option that discovers and reaches them.
+func podsOnAPIServer(t *testing.T) (k kubernetes.Interface, slice *discoveryv1.EndpointSlice, withPods func(*proxy.Options)) {
+	t.Helper()
 	env, cfg, err := testenv.Start(false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	k := kubernetes.NewForConfigOrDie(cfg)
+	k = kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	ns := "tools"
 	if _, err := k.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -95,15 +99,22 @@ func TestSessionsSpreadOverBackendPodsAndFollowThemOut(t *testing.T) {
 		}
 		return nil, fmt.Errorf("test dialer: %s is not a test pod", addr) // never leave loopback
 	}
-	slice, err := k.DiscoveryV1().EndpointSlices(ns).Create(ctx, endpointSlice(ns, port, podIPs...), metav1.CreateOptions{})
+	slice, err = k.DiscoveryV1().EndpointSlices(ns).Create(ctx, endpointSlice(ns, port, podIPs...), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	r := startProxy(t, func(o *proxy.Options) {
+	return k, slice, func(o *proxy.Options) {
 		o.Transport, o.BackendService, o.BackendPort, o.Namespace, o.KubeConfig = "streamable-http", "mcp-osv-headless", 8080, ns, cfg
-		o.Dial = dial
-	})
+		o.BackendCommand, o.Dial = nil, dial
+	}
+}
+
+func TestSessionsSpreadOverBackendPodsAndFollowThemOut(t *testing.T) {
+	k, slice, withPods := podsOnAPIServer(t)
+	ctx := context.Background()
+	ns := slice.Namespace
+	ips := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	r := startProxy(t, withPods)
 	const n = 30
 	sessions := make([]*mcp.ClientSession, n)
 	owner := make([]string, n)

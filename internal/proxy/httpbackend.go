@@ -65,7 +65,7 @@ func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, ma
 }
 
 // staticHTTPBackend is the one backend at raw (--backend-url).
-func staticHTTPBackend(ctx context.Context, raw string, dial dialFunc, maxBody int64, log *slog.Logger) (*httpBackend, error) {
+func staticHTTPBackend(ctx context.Context, raw string, store sessionStore, dial dialFunc, maxBody int64, log *slog.Logger) (*httpBackend, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--backend-url %q is not an http(s) URL", raw)
@@ -74,16 +74,16 @@ func staticHTTPBackend(ctx context.Context, raw string, dial dialFunc, maxBody i
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
-	b := newHTTPBackend(u.Scheme, u.Path, newPool(host), true, dial, maxBody, log)
+	b := newHTTPBackend(u.Scheme, u.Path, newPool(store, host), true, dial, maxBody, log)
 	go b.probe(ctx, host)
 	return b, nil
 }
 
 // target picks the pod for a request: the session's pod, or the least
 // loaded one for a request that starts a session or has none.
-func (b *httpBackend) target(w http.ResponseWriter, key string) (string, bool) {
+func (b *httpBackend) target(w http.ResponseWriter, r *http.Request, key string) (string, bool) {
 	if key != "" {
-		if addr, ok := b.pool.lookup(key); ok {
+		if addr, ok := b.pool.lookup(r.Context(), key); ok {
 			return addr, true
 		}
 		if !b.static {
@@ -113,7 +113,7 @@ func (b *httpBackend) forward(w http.ResponseWriter, r *http.Request, addr, path
 // serveStreamable relays the streamable HTTP endpoint.
 func (b *httpBackend) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	session := r.Header.Get(headerSessionID)
-	addr, ok := b.target(w, session)
+	addr, ok := b.target(w, r, session)
 	if !ok {
 		return
 	}
@@ -127,11 +127,12 @@ func (b *httpBackend) remember(resp *http.Response) error {
 	if !ok {
 		return nil
 	}
+	ctx := resp.Request.Context()
 	if id := resp.Header.Get(headerSessionID); id != "" && rt.session == "" {
-		b.pool.bind(id, rt.addr)
+		b.pool.bind(ctx, id, rt.addr)
 	}
 	if resp.Request.Method == http.MethodDelete && resp.StatusCode < 300 && rt.session != "" {
-		b.pool.unbind(rt.session)
+		b.pool.unbind(ctx, rt.session)
 	}
 	return nil
 }

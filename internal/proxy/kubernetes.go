@@ -28,7 +28,7 @@ import (
 func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 	o := s.opts
 	if o.BackendURL != "" {
-		return staticHTTPBackend(ctx, o.BackendURL, o.Dial, o.MaxBodyBytes, o.Log)
+		return staticHTTPBackend(ctx, o.BackendURL, s.store, o.Dial, o.MaxBodyBytes, o.Log)
 	}
 	if o.BackendService == "" {
 		return nil, errors.New("an sse or streamable-http backend needs --backend-url (local) or --backend-service (in Kubernetes)")
@@ -46,7 +46,7 @@ func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 	if o.Transport == "sse" {
 		path = "/sse"
 	}
-	b := newHTTPBackend("http", path, newPool(), false, o.Dial, o.MaxBodyBytes, o.Log)
+	b := newHTTPBackend("http", path, newPool(s.store), false, o.Dial, o.MaxBodyBytes, o.Log)
 	if err := watchEndpointSlices(ctx, client, ns, o.BackendService, o.BackendPort, b.pool, o.Log); err != nil {
 		return nil, err
 	}

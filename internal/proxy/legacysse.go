@@ -141,7 +141,7 @@ type ssePassthrough struct {
 }
 
 func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
-	addr, ok := h.backend.target(w, "")
+	addr, ok := h.backend.target(w, r, "")
 	if !ok {
 		return
 	}
@@ -155,12 +155,12 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.paths[u.RawQuery] = u.Path
 		h.mu.Unlock()
-		h.backend.pool.bind(key, addr)
+		h.backend.pool.bind(r.Context(), key, addr)
 		return advertise(r, h.prefix, h.trustProxy, "/messages") + "?" + u.RawQuery
 	}}
 	h.backend.forward(rw, r, addr, h.backend.path, "")
 	if key != "" { // the stream is over: so is the session
-		h.backend.pool.unbind(key)
+		h.backend.pool.unbind(context.WithoutCancel(r.Context()), key)
 		h.mu.Lock()
 		delete(h.paths, strings.TrimPrefix(key, "sse?"))
 		h.mu.Unlock()
@@ -171,7 +171,7 @@ func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	path, ok := h.paths[r.URL.RawQuery]
 	h.mu.Unlock()
-	addr, bound := h.backend.pool.lookup("sse?" + r.URL.RawQuery)
+	addr, bound := h.backend.pool.lookup(r.Context(), "sse?"+r.URL.RawQuery)
 	if !ok || !bound {
 		httpError(w, http.StatusNotFound, "unknown session: open a new stream at /sse")
 		return

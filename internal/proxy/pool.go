@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"sort"
 	"sync"
 )
@@ -11,9 +12,11 @@ import (
 // leaves, its sessions are forgotten so their next request is answered
 // "session not found" and the client re-initializes.
 type pool struct {
+	store sessionStore // session key → host:port, maybe shared by replicas
+
 	mu        sync.Mutex
 	endpoints map[string]*endpointLoad // by host:port
-	sessions  map[string]string        // session key → host:port
+	owned     map[string]string        // the sessions this replica bound
 }
 
 type endpointLoad struct {
@@ -21,8 +24,8 @@ type endpointLoad struct {
 	active   int
 }
 
-func newPool(addrs ...string) *pool {
-	p := &pool{endpoints: map[string]*endpointLoad{}, sessions: map[string]string{}}
+func newPool(store sessionStore, addrs ...string) *pool {
+	p := &pool{store: store, endpoints: map[string]*endpointLoad{}, owned: map[string]string{}}
 	p.set(addrs)
 	return p
 }
@@ -45,9 +48,10 @@ func (p *pool) set(addrs []string) (gone []string) {
 		}
 	}
 	p.endpoints = next
-	for key, a := range p.sessions {
+	for key, a := range p.owned {
 		if _, ok := next[a]; !ok {
-			delete(p.sessions, key)
+			delete(p.owned, key)
+			_ = p.store.del(context.Background(), key)
 		}
 	}
 	return gone
@@ -74,35 +78,48 @@ func (p *pool) pick() (string, bool) {
 	return addrs[0], true
 }
 
-func (p *pool) lookup(key string) (string, bool) {
+// lookup finds the session's pod; a pod that is no longer ready (another
+// replica may have bound the session to it) means the session is gone.
+func (p *pool) lookup(ctx context.Context, key string) (string, bool) {
+	addr, ok, err := p.store.get(ctx, key)
+	if err != nil || !ok {
+		return "", false
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, ok := p.sessions[key]
-	return a, ok
+	_, ready := p.endpoints[addr]
+	p.mu.Unlock()
+	if !ready {
+		_ = p.store.del(ctx, key)
+		return "", false
+	}
+	return addr, true
 }
 
-func (p *pool) bind(key, addr string) {
+func (p *pool) bind(ctx context.Context, key, addr string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	e, ok := p.endpoints[addr]
-	if !ok {
-		return
+	if ok {
+		if _, dup := p.owned[key]; !dup {
+			e.sessions++
+		}
+		p.owned[key] = addr
 	}
-	if _, dup := p.sessions[key]; !dup {
-		e.sessions++
+	p.mu.Unlock()
+	if ok {
+		_ = p.store.set(ctx, key, addr) // on a Redis error the local copy serves
 	}
-	p.sessions[key] = addr
 }
 
-func (p *pool) unbind(key string) {
+func (p *pool) unbind(ctx context.Context, key string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if a, ok := p.sessions[key]; ok {
+	if a, ok := p.owned[key]; ok {
 		if e, ok := p.endpoints[a]; ok {
 			e.sessions--
 		}
-		delete(p.sessions, key)
+		delete(p.owned, key)
 	}
+	p.mu.Unlock()
+	_ = p.store.del(ctx, key)
 }
 
 // busy counts a request in flight on addr until the returned func runs.

@@ -1,26 +1,30 @@
 package proxy
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestPoolSpreadsSessionsAndForgetsThemWithTheirPod(t *testing.T) {
-	p := newPool("a:1", "b:1", "c:1")
+	ctx := context.Background()
+	p := newPool(newMemoryStore(), "a:1", "b:1", "c:1")
 	for i := range 6 {
 		addr, ok := p.pick()
 		if !ok {
 			t.Fatal("no endpoint")
 		}
-		p.bind(string(rune('0'+i)), addr)
+		p.bind(ctx, string(rune('0'+i)), addr)
 	}
 	counts := map[string]int{}
 	for i := range 6 {
-		a, _ := p.lookup(string(rune('0' + i)))
+		a, _ := p.lookup(ctx, string(rune('0'+i)))
 		counts[a]++
 	}
 	if counts["a:1"] != 2 || counts["b:1"] != 2 || counts["c:1"] != 2 {
 		t.Errorf("sessions per pod %v, want 2 each", counts)
 	}
 	done := p.busy("a:1")
-	p.unbind("1") // b:1 now has one session
+	p.unbind(ctx, "1") // b:1 now has one session
 	if a, _ := p.pick(); a != "b:1" {
 		t.Errorf("picked %s, want the least loaded b:1", a)
 	}
@@ -28,7 +32,7 @@ func TestPoolSpreadsSessionsAndForgetsThemWithTheirPod(t *testing.T) {
 	if gone := p.set([]string{"a:1", "c:1"}); len(gone) != 1 || gone[0] != "b:1" {
 		t.Errorf("gone = %v", gone)
 	}
-	if _, ok := p.lookup("4"); ok {
+	if _, ok := p.lookup(ctx, "4"); ok {
 		t.Error("a session of the departed pod is still routed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,7 @@ type Options struct {
 // Server is a running proxy.
 type Server struct {
 	opts     Options
+	store    sessionStore
 	attached func() bool
 	sessions func() int
 	inflight func() int64
@@ -67,7 +69,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &Server{opts: o, drainCh: make(chan struct{})}
+	s := &Server{opts: o, drainCh: make(chan struct{}), store: newMemoryStore()}
+	if o.SessionStorage == "redis" {
+		if o.RedisAddress == "" {
+			return nil, errors.New("--session-storage=redis needs --redis-address")
+		}
+		s.store = newRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
+			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
+	}
 	s.metrics = newMetrics(func() float64 {
 		if s.attached() {
 			return 1
@@ -209,14 +218,21 @@ type healthReport struct {
 	Transport string `json:"transport"`
 	Sessions  int    `json:"sessions"`
 	Draining  bool   `json:"draining,omitempty"`
+	// SessionStorage is "ok", or what is wrong with the shared store.
+	SessionStorage string `json:"sessionStorage"`
 }
 
 // health is the readiness probe: 503 while the backend is unreachable or
 // the proxy drains, so a Ready proxy pod means the whole chain works.
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	rep := healthReport{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
-		Sessions: s.sessions(), Draining: s.draining.Load()}
+		Sessions: s.sessions(), Draining: s.draining.Load(), SessionStorage: "ok"}
 	code := http.StatusOK
+	if rs, ok := s.store.(*redisStore); ok && rs.degraded.Load() {
+		// Still serving the sessions it can route: not a reason to leave
+		// the Service, but worth a look.
+		rep.Status, rep.SessionStorage = "degraded", "redis unreachable"
+	}
 	if !s.attached() {
 		rep.Status, rep.Backend, code = "unhealthy", "detached", http.StatusServiceUnavailable
 	}

@@ -1,0 +1,148 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy"
+)
+
+// redisServer runs Debian's redis-server on a free loopback port.
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, addr string) *redisServer {
+	t.Helper()
+	if addr == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = l.Addr().String()
+		_ = l.Close()
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server (hack/install-redis.sh installs it): %v", err)
+	}
+	r := &redisServer{addr: addr, cmd: cmd}
+	t.Cleanup(r.stop)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server never listened")
+		}
+	}
+}
+
+func (r *redisServer) stop() {
+	if r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}
+}
+
+func withRedis(addr string) func(*proxy.Options) {
+	return func(o *proxy.Options) {
+		o.SessionStorage, o.RedisAddress, o.RedisKeyPrefix = "redis", addr, "test:"
+	}
+}
+
+// whoamiVia calls whoami in session through the proxy at base.
+func whoamiVia(t *testing.T, base, session string) string {
+	t.Helper()
+	resp := post(t, base+"/mcp", session, "application/json", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("HTTP %d", resp.StatusCode)
+	}
+	var msg struct {
+		Result struct {
+			Content []struct{ Text string } `json:"content"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(readEvent(t, resp.Body)), &msg); err != nil || len(msg.Result.Content) == 0 {
+		t.Fatalf("whoami answer: %v", err)
+	}
+	return msg.Result.Content[0].Text
+}
+
+func health(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var h struct{ Status string }
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	return h.Status
+}
+
+func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
+	_, _, withPods := podsOnAPIServer(t)
+	redis := startRedis(t, "")
+	proxies := []*running{startProxy(t, withPods, withRedis(redis.addr)), startProxy(t, withPods, withRedis(redis.addr))}
+
+	const n = 200
+	sessions := make([]string, n)
+	owner := make([]string, n)
+	perPod := map[string]int{}
+	for i := range sessions {
+		created, other := proxies[i%2], proxies[(i+1)%2]
+		sessions[i] = initialize(t, created)
+		owner[i] = whoamiVia(t, created.base, sessions[i])
+		perPod[owner[i]]++
+		if got := whoamiVia(t, other.base, sessions[i]); got != owner[i] {
+			t.Fatalf("session %d: %s through the proxy that created it, %s through the other", i, owner[i], got)
+		}
+	}
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		if perPod[ip] < n/4 {
+			t.Errorf("sessions per pod %v: every pod should hold about a third", perPod)
+			break
+		}
+	}
+
+	// Redis goes away: both replicas say degraded and keep routing the
+	// sessions they know; it comes back and they recover.
+	redis.stop()
+	for _, p := range proxies {
+		_ = whoamiVia(t, p.base, sessions[0]) // a Redis call notices the outage
+	}
+	for i, p := range proxies {
+		if got := health(t, p.base); got != "degraded" {
+			t.Errorf("proxy %d health %q with Redis down, want degraded", i, got)
+		}
+	}
+	for i := 0; i < 10; i++ { // sessions created through proxy i%2
+		if got := whoamiVia(t, proxies[i%2].base, sessions[i]); got != owner[i] {
+			t.Errorf("with Redis down, session %d reached %q, want %s", i, got, owner[i])
+		}
+	}
+	startRedis(t, redis.addr)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		s := initialize(t, proxies[0])
+		_ = whoamiVia(t, proxies[1].base, s)
+		if health(t, proxies[0].base) == "healthy" && health(t, proxies[1].base) == "healthy" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the proxies did not recover after Redis came back")
+		}
+	}
+	if body := strings.TrimSpace(health(t, proxies[0].base)); body != "healthy" {
+		t.Errorf("health %q", body)
+	}
+}
