@@ -27,6 +27,7 @@ type pendingCall struct {
 	session *clientSession
 	id      json.RawMessage // the client's own id
 	init    bool            // the initialize call whose result is cached
+	gen     uint64          // the backend process it was sent to
 }
 
 type progressRoute struct {
@@ -57,7 +58,8 @@ type mux struct {
 	initParams  json.RawMessage
 	initResult  json.RawMessage
 	initWaiters []pendingCall
-	initSent    bool   // an initialize is on its way to the backend
+	initSent    bool   // an initialize is on its way to the backend…
+	initSentGen uint64 // …to this process
 	initGen     uint64 // backend generation the cached result belongs to
 	initialized bool   // the backend got notifications/initialized
 }
@@ -142,9 +144,9 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *message) {
 		}
 	}
 	backendID := m.id("sb-")
-	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize"}
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen}
 	if call.init {
-		m.initSent, m.initParams = true, msg.Params
+		m.initSent, m.initSentGen, m.initParams = true, gen, msg.Params
 	}
 	m.pending[backendID] = call
 	s.inflight[string(msg.ID)] = backendID
@@ -269,11 +271,8 @@ func (m *mux) run(ctx context.Context) {
 			m.fromBackend(ctx, msg)
 		case <-tick.C:
 			if g := m.backend.Generation(); g != gen {
-				first := gen == 0 // the first start is not a restart
 				gen = g
-				if !first {
-					m.restarted(ctx)
-				}
+				m.restarted(ctx, g)
 			}
 		}
 	}
@@ -416,32 +415,48 @@ func (m *mux) backendNotification(msg *message) {
 
 // restarted fails the requests the old process will never answer, and
 // initializes the new one as the first client did, so that sessions go on.
-func (m *mux) restarted(ctx context.Context) {
+// Several restarts may fall between two looks: what matters is whether
+// process g has been initialized, not how many came before it.
+func (m *mux) restarted(ctx context.Context, g uint64) {
 	m.mu.Lock()
-	failed := m.pending
-	m.pending = map[string]pendingCall{}
-	for _, s := range m.sessions {
-		s.inflight = map[string]string{}
+	var failed []pendingCall
+	for backendID, call := range m.pending {
+		if call.gen != g { // sent to a process that is gone
+			failed = append(failed, call)
+			m.forget(backendID)
+		}
+	}
+	if m.initResult != nil && m.initGen == g {
+		m.mu.Unlock() // a client initialized this very process already
+		m.fail(failed)
+		return
 	}
 	params := m.initParams
-	m.initSent, m.initWaiters = false, nil
+	if m.initSent && m.initSentGen != g { // the initialize in flight went to a process that is gone
+		failed = append(failed, m.initWaiters...)
+		m.initSent, m.initWaiters = false, nil
+	}
 	if params != nil {
 		// The proxy initializes the new process itself, with the same
 		// parameters, so the cached result stays good.
-		m.initGen, m.initialized = m.backend.Generation(), true
+		m.initGen, m.initialized = g, true
 	} else {
 		m.initResult, m.initialized = nil, false
 	}
 	m.mu.Unlock()
-	for _, call := range failed {
-		call.session.deliver(errorResponse(call.id, codeInternalError, "the MCP server restarted before it answered; retry the request"), call.id)
-	}
+	m.fail(failed)
 	if params == nil {
 		return
 	}
 	m.log.Info("re-initializing the restarted stdio backend")
 	_ = m.send(ctx, &message{JSONRPC: "2.0", ID: quote("sb-reinit"), Method: "initialize", Params: params})
 	_ = m.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+}
+
+func (m *mux) fail(calls []pendingCall) {
+	for _, call := range calls {
+		call.session.deliver(errorResponse(call.id, codeInternalError, "the MCP server restarted before it answered; retry the request"), call.id)
+	}
 }
 
 func quote(s string) json.RawMessage {
