@@ -104,5 +104,5 @@ $(GOLANGCI_LINT):
 
 ##@ Benchmarks
 .PHONY: bench
-bench: ## Proxy vs direct: latency, throughput, idle-session memory (figures in docs/benchmarks.md).
+bench: redis ## Proxy vs direct, Redis vs memory routing: latency, throughput, sessions/s, idle-session memory (docs/benchmarks.md).
 	go run ./test/bench

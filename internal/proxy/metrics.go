@@ -17,9 +17,10 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	sessions prometheus.Gauge
 	backend  prometheus.GaugeFunc
+	storage  prometheus.GaugeFunc
 }
 
-func newMetrics(backendUp func() float64) *metrics {
+func newMetrics(backendUp, storageUp func() float64) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,8 +36,11 @@ func newMetrics(backendUp func() float64) *metrics {
 		backend: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "switchboard_proxy_backend_up", Help: "1 while the backend can take messages, 0 otherwise.",
 		}, backendUp),
+		storage: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "switchboard_proxy_session_storage_up", Help: "1 while the session store (memory, or Redis) answers, 0 while Redis is unreachable.",
+		}, storageUp),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.sessions, m.backend,
+	m.registry.MustRegister(m.requests, m.latency, m.sessions, m.backend, m.storage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

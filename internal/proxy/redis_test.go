@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"encoding/json"
+	"io"
 	"fmt"
 	"net"
 	"net/http"
@@ -125,6 +126,9 @@ func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 		if got := health(t, p.base); got != "degraded" {
 			t.Errorf("proxy %d health %q with Redis down, want degraded", i, got)
 		}
+		if m := metricsText(t, p.base); !strings.Contains(m, "switchboard_proxy_session_storage_up 0") {
+			t.Errorf("proxy %d metrics do not show Redis down", i)
+		}
 	}
 	for i := 0; i < 10; i++ { // sessions created through proxy i%2
 		if got := whoamiVia(t, proxies[i%2].base, sessions[i]); got != owner[i] {
@@ -145,4 +149,15 @@ func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 	if body := strings.TrimSpace(health(t, proxies[0].base)); body != "healthy" {
 		t.Errorf("health %q", body)
 	}
+}
+
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -77,12 +77,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.store = newRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
 			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
 	}
-	s.metrics = newMetrics(func() float64 {
-		if s.attached() {
-			return 1
-		}
-		return 0
-	})
+	s.metrics = newMetrics(func() float64 { return boolGauge(s.attached()) }, func() float64 { return boolGauge(!s.storageDegraded()) })
 	mux := http.NewServeMux()
 	var err error
 	switch o.Transport {
@@ -228,7 +223,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	rep := healthReport{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
 		Sessions: s.sessions(), Draining: s.draining.Load(), SessionStorage: "ok"}
 	code := http.StatusOK
-	if rs, ok := s.store.(*redisStore); ok && rs.degraded.Load() {
+	if s.storageDegraded() {
 		// Still serving the sessions it can route: not a reason to leave
 		// the Service, but worth a look.
 		rep.Status, rep.SessionStorage = "degraded", "redis unreachable"
@@ -242,4 +237,16 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(rep)
+}
+
+func (s *Server) storageDegraded() bool {
+	rs, ok := s.store.(*redisStore)
+	return ok && rs.degraded.Load()
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

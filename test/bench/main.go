@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,10 +61,22 @@ func run(d time.Duration, clients, idle int) error {
 		return err
 	}
 	defer stopStdio()
+	redisAddr, stopRedis, err := startRedis()
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	redisProxy, stopRedisProxy, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http",
+		SessionStorage: "redis", RedisAddress: redisAddr}, BackendURL: direct.URL + "/mcp"})
+	if err != nil {
+		return err
+	}
+	defer stopRedisProxy()
 
 	rows := []path{
 		{"streamable-http direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: direct.URL + "/mcp"} }},
 		{"streamable-http through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: httpProxy + "/mcp"} }},
+		{"  … with Redis session routing", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: redisProxy + "/mcp"} }},
 		{"stdio direct (one client)", nil},
 		{"stdio through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: stdioProxy + "/mcp"} }},
 	}
@@ -72,12 +85,56 @@ func run(d time.Duration, clients, idle int) error {
 			return err
 		}
 	}
+	for _, p := range []struct{ name, base string }{{"in-memory sessions", httpProxy}, {"Redis sessions", redisProxy}} {
+		rate, err := sessionRate(p.base, 2000)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nnew sessions through the streamable-http proxy, %s: %.0f/s (one client, sequential)", p.name, rate)
+	}
+	fmt.Println()
 	perSession, err := idleSessionCost(stdioProxy, idle)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", idle, perSession/1024)
 	return nil
+}
+
+// sessionRate opens n sessions one after another and returns sessions/s.
+func sessionRate(base string, n int) (float64, error) {
+	start := time.Now()
+	if _, err := openSessions(base, n); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// startRedis runs Debian's redis-server (make bench installs it) on a free
+// loopback port.
+func startRedis() (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("redis-server (hack/install-redis.sh): %w", err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis-server never listened on %s", addr)
+		}
+	}
 }
 
 type path struct {
@@ -107,9 +164,11 @@ func measure(ctx context.Context, rows []path, clients int, d time.Duration) err
 		results[row.name] = r
 		fmt.Printf("%-36s %10d %10s %10s %12.0f\n", row.name, r.calls, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.perSec)
 	}
-	dir, via := results["streamable-http direct"], results["streamable-http through the proxy"]
+	dir, via, red := results["streamable-http direct"], results["streamable-http through the proxy"], results["  … with Redis session routing"]
 	fmt.Printf("=> streamable-http through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
 		ms(via.p50-dir.p50), ms(via.p99-dir.p99), 100*via.perSec/dir.perSec)
+	fmt.Printf("=> Redis session routing vs in-memory, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
+		ms(red.p50-via.p50), 100*red.perSec/via.perSec)
 	return nil
 }
 
@@ -166,6 +225,14 @@ func load(ctx context.Context, transport func() mcp.Transport, n int, d time.Dur
 // the heap they hold in this process, where the proxy runs.
 func idleSessionCost(base string, n int) (float64, error) {
 	before := heap()
+	if _, err := openSessions(base, n); err != nil {
+		return 0, err
+	}
+	return float64(heap()-before) / float64(n), nil
+}
+
+// openSessions opens n sessions with raw initialize requests.
+func openSessions(base string, n int) (int, error) {
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"idle","version":"1"}}}`
 	client := &http.Client{}
 	for i := 0; i < n; i++ {
@@ -179,11 +246,11 @@ func idleSessionCost(base string, n int) (float64, error) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("initialize %d: status %d", i, resp.StatusCode)
+			return i, fmt.Errorf("initialize %d: status %d", i, resp.StatusCode)
 		}
 	}
 	client.CloseIdleConnections()
-	return float64(heap()-before) / float64(n), nil
+	return n, nil
 }
 
 func heap() uint64 {
