@@ -2,8 +2,8 @@ package proxy_test
 
 import (
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"

@@ -104,7 +104,7 @@ func run(d time.Duration, clients, idle int) error {
 // sessionRate opens n sessions one after another and returns sessions/s.
 func sessionRate(base string, n int) (float64, error) {
 	start := time.Now()
-	if _, err := openSessions(base, n); err != nil {
+	if err := openSessions(base, n); err != nil {
 		return 0, err
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
@@ -225,14 +225,14 @@ func load(ctx context.Context, transport func() mcp.Transport, n int, d time.Dur
 // the heap they hold in this process, where the proxy runs.
 func idleSessionCost(base string, n int) (float64, error) {
 	before := heap()
-	if _, err := openSessions(base, n); err != nil {
+	if err := openSessions(base, n); err != nil {
 		return 0, err
 	}
 	return float64(heap()-before) / float64(n), nil
 }
 
 // openSessions opens n sessions with raw initialize requests.
-func openSessions(base string, n int) (int, error) {
+func openSessions(base string, n int) error {
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"idle","version":"1"}}}`
 	client := &http.Client{}
 	for i := 0; i < n; i++ {
@@ -241,16 +241,16 @@ func openSessions(base string, n int) (int, error) {
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return i, fmt.Errorf("initialize %d: status %d", i, resp.StatusCode)
+			return fmt.Errorf("initialize %d: status %d", i, resp.StatusCode)
 		}
 	}
 	client.CloseIdleConnections()
-	return n, nil
+	return nil
 }
 
 func heap() uint64 {
