@@ -184,7 +184,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	close(s.drainCh)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
-	// Keep listening (health answers 503) while calls are in flight.
+	// Keep serving with readiness off for the drain delay, while Services
+	// stop routing here, and then while calls are in flight.
+	delay := time.NewTimer(min(s.opts.DrainDelay, s.opts.DrainTimeout))
+	select {
+	case <-delay.C:
+	case <-shutdown.Done():
+	}
 	for s.inflight() > 0 && shutdown.Err() == nil {
 		select {
 		case <-shutdown.Done():

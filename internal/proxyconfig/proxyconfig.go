@@ -59,6 +59,9 @@ type Config struct {
 	RedisKeyPrefix string
 	// DrainTimeout bounds how long in-flight requests may finish after SIGTERM.
 	DrainTimeout time.Duration
+	// DrainDelay is how long the proxy keeps serving after SIGTERM with its
+	// readiness off, while Services stop sending it traffic.
+	DrainDelay time.Duration
 }
 
 const (
@@ -76,6 +79,7 @@ const (
 	flagRedisDB         = "redis-db"
 	flagRedisKeyPrefix  = "redis-key-prefix"
 	flagDrainTimeout    = "drain-timeout"
+	flagDrainDelay      = "drain-delay"
 )
 
 // Args renders the Config as proxy command-line arguments, in a fixed order
@@ -111,6 +115,9 @@ func (c Config) Args() []string {
 	if c.DrainTimeout > 0 {
 		add(flagDrainTimeout, c.DrainTimeout.String())
 	}
+	if c.DrainDelay > 0 {
+		add(flagDrainDelay, c.DrainDelay.String())
+	}
 	return args
 }
 
@@ -131,6 +138,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	int32Var(fs, &c.RedisDB, flagRedisDB, 0, "Redis database number")
 	fs.StringVar(&c.RedisKeyPrefix, flagRedisKeyPrefix, "", "prefix of every Redis key")
 	fs.DurationVar(&c.DrainTimeout, flagDrainTimeout, 30*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.DurationVar(&c.DrainDelay, flagDrainDelay, 5*time.Second, "how long to keep serving after SIGTERM while endpoints stop routing here (within the drain timeout)")
 }
 
 func int32Var(fs *flag.FlagSet, p *int32, name string, def int32, usage string) {

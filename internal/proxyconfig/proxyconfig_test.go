@@ -15,7 +15,7 @@ func TestArgsRoundTripThroughFlags(t *testing.T) {
 		Server: "osv", Port: 9090, Transport: "streamable-http", ProxyMode: "streamable-http",
 		BackendPort: 3000, BackendSelector: "app=x", BackendService: "mcp-osv-headless",
 		EndpointPrefix: "/osv", TrustProxyHeaders: true, SessionStorage: "redis",
-		RedisAddress: "redis:6379", RedisDB: 2, RedisKeyPrefix: "p", DrainTimeout: 45 * time.Second,
+		RedisAddress: "redis:6379", RedisDB: 2, RedisKeyPrefix: "p", DrainTimeout: 45 * time.Second, DrainDelay: 3 * time.Second,
 	}
 	var got Config
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
