@@ -33,13 +33,9 @@ func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 	if o.BackendService == "" {
 		return nil, errors.New("an sse or streamable-http backend needs --backend-url (local) or --backend-service (in Kubernetes)")
 	}
-	cfg, err := kubeConfig(o.KubeConfig)
+	_, client, err := kubeClient(o.KubeConfig)
 	if err != nil {
 		return nil, err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	ns := namespace(o.Namespace)
 	path := "/mcp"
@@ -57,13 +53,9 @@ func (s *Server) httpBackend(ctx context.Context) (*httpBackend, error) {
 // --backend-selector.
 func (s *Server) podBackend(ctx context.Context) (*podBackend, error) {
 	o := s.opts
-	cfg, err := kubeConfig(o.KubeConfig)
+	cfg, client, err := kubeClient(o.KubeConfig)
 	if err != nil {
 		return nil, err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	attach := attachFunc(o.Attach)
 	if attach == nil {
@@ -79,19 +71,24 @@ func namespace(given string) string {
 	return os.Getenv(proxyconfig.EnvNamespace)
 }
 
-// kubeConfig is the given config, the pod's service account, or $KUBECONFIG.
-func kubeConfig(given *rest.Config) (*rest.Config, error) {
-	if given != nil {
-		return given, nil
+// kubeClient reaches the API server with the given config, the pod's
+// service account, or $KUBECONFIG.
+func kubeClient(given *rest.Config) (*rest.Config, kubernetes.Interface, error) {
+	cfg := given
+	if cfg == nil {
+		var err error
+		if cfg, err = rest.InClusterConfig(); err != nil {
+			cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
+			if err != nil {
+				return nil, nil, fmt.Errorf("no Kubernetes config (in-cluster or $KUBECONFIG): %w", err)
+			}
+		}
 	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, nil
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("no Kubernetes config (in-cluster or $KUBECONFIG): %w", err)
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return cfg, nil
+	return cfg, client, nil
 }
 
 // watchEndpointSlices keeps p equal to the ready endpoints of service, and

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 )
 
 // The legacy HTTP+SSE transport (protocol 2024-11-05): the client opens a
@@ -75,24 +74,7 @@ func (h *legacySSE) stream(w http.ResponseWriter, r *http.Request) {
 	if sse.raw("endpoint", []byte(endpoint)) != nil {
 		return
 	}
-	keepAlive := time.NewTicker(keepAliveInterval)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case msg := <-ch:
-			if sse.event("message", msg) != nil {
-				return
-			}
-		case <-keepAlive.C:
-			if sse.comment("keep-alive") != nil {
-				return
-			}
-		case <-h.drain:
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
+	sse.relay(r.Context(), ch, nil, h.drain)
 }
 
 func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {

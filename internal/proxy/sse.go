@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // sseWriter writes server-sent events, flushing each so nothing is buffered
@@ -59,6 +61,32 @@ func (s *sseWriter) comment(text string) error {
 	}
 	s.flush()
 	return nil
+}
+
+// relay writes every message from ch as an event, with keep-alive comments
+// so that idle proxies and load balancers keep the stream open, until the
+// client leaves, the session closes or the proxy drains (nil: never).
+func (s *sseWriter) relay(ctx context.Context, ch <-chan *message, closed, drain <-chan struct{}) {
+	keepAlive := time.NewTicker(keepAliveInterval)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case msg := <-ch:
+			if s.event("message", msg) != nil {
+				return
+			}
+		case <-keepAlive.C:
+			if s.comment("keep-alive") != nil {
+				return
+			}
+		case <-closed:
+			return
+		case <-drain:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (s *sseWriter) flush() {

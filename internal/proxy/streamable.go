@@ -316,28 +316,8 @@ func (h *streamable) get(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	sse := newSSEWriter(w)
-	keepAlive := time.NewTicker(keepAliveInterval)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case msg := <-ch:
-			if sse.event("message", msg) != nil {
-				return
-			}
-		case <-keepAlive.C:
-			if sse.comment("keep-alive") != nil {
-				return
-			}
-		case <-s.closed:
-			return
-		case <-h.drain:
-			// Clients reopen the stream on another replica.
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
+	// At a drain, clients reopen the stream on another replica.
+	newSSEWriter(w).relay(r.Context(), ch, s.closed, h.drain)
 }
 
 func (h *streamable) delete(w http.ResponseWriter, r *http.Request) {
