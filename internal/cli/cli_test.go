@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/cli"
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -35,26 +36,11 @@ func endpoints(t *testing.T) map[string]string {
 	direct := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil))
 	t.Cleanup(direct.Close)
 
-	backendCtx, stopBackend := context.WithCancel(context.Background())
-	p, err := proxy.New(backendCtx, proxy.Options{
-		Config:      proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: time.Second},
-		BindAddress: "127.0.0.1", BackendCommand: mcptest.Command(),
-		MaxBodyBytes: 1 << 20, MaxSessions: 10, SessionIdleTimeout: time.Minute,
+	base := proxytest.Start(t, proxy.Options{
+		Config:         proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http"},
+		BackendCommand: mcptest.Command(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(serveCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("proxy: %v", err)
-		}
-		stopBackend()
-	})
-	return map[string]string{"direct": direct.URL, "through the proxy": "http://" + p.Addr() + "/mcp"}
+	return map[string]string{"direct": direct.URL, "through the proxy": base + "/mcp"}
 }
 
 func TestListToolsAndCallATool(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -76,10 +76,7 @@ func serveEverything(t *testing.T, mode string) string {
 // clients proxyMode; it returns the proxy's base URL.
 func startProxy(t *testing.T, mode, proxyMode string) string {
 	t.Helper()
-	o := proxy.Options{
-		Config:      proxyconfig.Config{ProxyMode: proxyMode, DrainTimeout: 2 * time.Second},
-		BindAddress: "127.0.0.1", MaxBodyBytes: 4 << 20, MaxSessions: 100, SessionIdleTimeout: time.Minute,
-	}
+	o := proxy.Options{Config: proxyconfig.Config{ProxyMode: proxyMode}}
 	switch mode {
 	case "stdio":
 		o.Transport, o.BackendCommand = "stdio", []string{"node", everything, "stdio"}
@@ -88,34 +85,7 @@ func startProxy(t *testing.T, mode, proxyMode string) string {
 	case "streamableHttp":
 		o.Transport, o.BackendURL = "streamable-http", serveEverything(t, "streamableHttp")
 	}
-	backendCtx, stopBackend := context.WithCancel(context.Background())
-	p, err := proxy.New(backendCtx, o)
-	if err != nil {
-		stopBackend()
-		t.Fatal(err)
-	}
-	serveCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(serveCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("proxy: %v", err)
-		}
-		stopBackend()
-	})
-	base := "http://" + p.Addr()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/health"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the proxy never became healthy")
-		}
-	}
+	return proxytest.Start(t, o)
 }
 
 // endpoint is the proxy URL a client of proxyMode uses.
