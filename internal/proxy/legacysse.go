@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,19 +86,8 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "unknown sessionId: open a new stream at /sse")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeRPCError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return
-		}
-		httpError(w, http.StatusBadRequest, "could not read the request body")
-		return
-	}
-	msgs, _, err := parseMessages(body)
-	if err != nil {
-		writeRPCError(w, http.StatusBadRequest, codeParseError, err.Error())
+	msgs, _, ok := readMessages(w, r, h.maxBody)
+	if !ok {
 		return
 	}
 	for _, m := range msgs {

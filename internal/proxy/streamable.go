@@ -113,19 +113,8 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotAcceptable, "Accept must list application/json and text/event-stream")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeRPCError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return
-		}
-		httpError(w, http.StatusBadRequest, "could not read the request body")
-		return
-	}
-	msgs, batch, err := parseMessages(body)
-	if err != nil {
-		writeRPCError(w, http.StatusBadRequest, codeParseError, err.Error())
+	msgs, batch, ok := readMessages(w, r, h.maxBody)
+	if !ok {
 		return
 	}
 	version := r.Header.Get(headerProtocolVersion)
@@ -387,6 +376,27 @@ func (h *streamable) closeAll(ctx context.Context) {
 	for _, id := range ids {
 		h.end(ctx, id)
 	}
+}
+
+// readMessages reads a POST body of at most maxBody bytes and parses it,
+// answering 413 or 400 (with a JSON-RPC error) when it cannot.
+func readMessages(w http.ResponseWriter, r *http.Request, maxBody int64) ([]*message, bool, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeRPCError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
+			return nil, false, false
+		}
+		httpError(w, http.StatusBadRequest, "could not read the request body")
+		return nil, false, false
+	}
+	msgs, batch, err := parseMessages(body)
+	if err != nil {
+		writeRPCError(w, http.StatusBadRequest, codeParseError, err.Error())
+		return nil, false, false
+	}
+	return msgs, batch, true
 }
 
 func isInitialize(msgs []*message) bool {
