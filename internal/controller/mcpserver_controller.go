@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,10 @@ type MCPServerReconciler struct {
 	Recorder  events.EventRecorder
 	// ProxyImage is the image of the proxy container.
 	ProxyImage string
+
+	// recorded remembers the last transition evented per server: two
+	// reconciles can start from the same stale cached status.
+	recorded sync.Map // types.UID → string
 }
 
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers,verbs=get;list;watch;update;patch
@@ -137,6 +142,11 @@ func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta
 	if s.Status.Phase == next.Phase && prev == now {
 		return
 	}
+	key := fmt.Sprintf("%d/%s/%s", s.Generation, next.Phase, now)
+	if last, ok := r.recorded.Load(s.UID); ok && last == key {
+		return
+	}
+	r.recorded.Store(s.UID, key)
 	kind := corev1.EventTypeNormal
 	if next.Phase == v1beta1.PhaseFailed || now == v1beta1.ReasonSecretMissing || now == v1beta1.ReasonConfigRefMissing {
 		kind = corev1.EventTypeWarning

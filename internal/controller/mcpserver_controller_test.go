@@ -221,6 +221,9 @@ func TestStatusFollowsTheWorkloadsAndPods(t *testing.T) {
 		}
 		for _, e := range evs.Items {
 			if e.Regarding.Kind == "MCPServer" && e.Reason == "ImagePullFailed" && e.Type == corev1.EventTypeWarning {
+				if e.Series != nil {
+					return fmt.Errorf("the transition was recorded %d times", e.Series.Count)
+				}
 				return nil
 			}
 		}
