@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -17,8 +20,13 @@ import (
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 )
 
+// mcpServerKind prefixes every admission error, as the API server's own
+// validation errors are: MCPServer.toolhive.stacklok.dev "name" is invalid.
+var mcpServerKind = schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: "MCPServer"}
+
 // SetupMCPServerWebhookWithManager registers both webhooks with the manager's
-// webhook server. References are looked up uncached (no Secret informer).
+// webhook server. References are read through the API reader, uncached, so
+// admission starts no Secret or ConfigMap informer across the cluster.
 func SetupMCPServerWebhookWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPServer{}).
 		WithDefaulter(Defaulter{}).
@@ -34,8 +42,17 @@ type Defaulter struct{}
 
 // Default implements admission.Defaulter.
 func (Defaulter) Default(ctx context.Context, s *v1beta1.MCPServer) error {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		// Not called by the webhook server: there is no stored object.
+		s.Default(nil)
+		return nil
+	}
+	if errs := explicitZeroPorts(req.Object.Raw); len(errs) > 0 {
+		return apierrors.NewInvalid(mcpServerKind, s.Name, errs)
+	}
 	var old *v1beta1.MCPServer
-	if req, err := admission.RequestFromContext(ctx); err == nil && len(req.OldObject.Raw) > 0 {
+	if len(req.OldObject.Raw) > 0 {
 		old = &v1beta1.MCPServer{}
 		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
 			return fmt.Errorf("decode the stored MCPServer: %w", err)
@@ -45,7 +62,30 @@ func (Defaulter) Default(ctx context.Context, s *v1beta1.MCPServer) error {
 	return nil
 }
 
+// explicitZeroPorts rejects a port written as 0. The Go type cannot tell 0
+// from unset, so Default would replace proxyPort: 0 with 8080 and treat
+// port: 0 as absent; the schema's minimum of 1, which runs after this
+// webhook, would then never see the mistake, or report it twice.
+func explicitZeroPorts(raw []byte) field.ErrorList {
+	var given struct {
+		Spec map[string]json.RawMessage `json:"spec"`
+	}
+	if json.Unmarshal(raw, &given) != nil {
+		return nil // the typed decode that ran before this one would have failed
+	}
+	var errs field.ErrorList
+	for _, name := range []string{"proxyPort", "mcpPort", "port", "targetPort"} {
+		if string(given.Spec[name]) == "0" {
+			errs = append(errs, field.Invalid(field.NewPath("spec", name), 0,
+				fmt.Sprintf("must be between 1 and 65535: set a port, or remove %s to use the default", name)))
+		}
+	}
+	return errs
+}
+
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcpserver,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcpservers,verbs=create;update,versions=v1beta1,name=vmcpserver-v1beta1.kb.io,admissionReviewVersions=v1
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs,verbs=get
 
 // Validator rejects what cannot work and warns about what may not work yet.
 type Validator struct {
@@ -58,8 +98,14 @@ func (v Validator) ValidateCreate(ctx context.Context, s *v1beta1.MCPServer) (ad
 	return v.validate(ctx, s)
 }
 
-// ValidateUpdate implements admission.Validator.
-func (v Validator) ValidateUpdate(ctx context.Context, _, s *v1beta1.MCPServer) (admission.Warnings, error) {
+// ValidateUpdate implements admission.Validator. An update that leaves the
+// spec alone (labels, annotations, finalizers) is always allowed and says
+// nothing: a rule added after the object was stored must not block its
+// deletion, and its author has already seen the warnings.
+func (v Validator) ValidateUpdate(ctx context.Context, old, s *v1beta1.MCPServer) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(old.Spec, s.Spec) {
+		return nil, nil
+	}
 	return v.validate(ctx, s)
 }
 
@@ -71,7 +117,7 @@ func (Validator) ValidateDelete(context.Context, *v1beta1.MCPServer) (admission.
 func (v Validator) validate(ctx context.Context, s *v1beta1.MCPServer) (admission.Warnings, error) {
 	warnings, errs := validateSpec(s)
 	if len(errs) > 0 {
-		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("MCPServer").GroupKind(), s.Name, errs)
+		return warnings, apierrors.NewInvalid(mcpServerKind, s.Name, errs)
 	}
 	return append(warnings, referenceWarnings(ctx, v.Reader, s)...), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -13,51 +14,80 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
-// validateSpec checks what needs decoding or spans list entries; it needs
-// no cluster and is a pure function of the (defaulted) server.
+// Admission warnings that are not also condition messages.
+const (
+	portDeprecated              = "spec.port is deprecated: use spec.proxyPort"
+	targetPortDeprecated        = "spec.targetPort is deprecated: use spec.mcpPort"
+	backendReplicasWithoutRedis = "spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, " +
+		"which is unreliable behind NAT or shared egress IPs; Redis session storage (spec.sessionStorage.provider redis) is strongly recommended"
+)
+
+// validateSpec checks what needs decoding or spans list entries. It needs no
+// cluster: it is a pure function of the server, which the mutating webhook
+// has already defaulted.
 func validateSpec(s *v1beta1.MCPServer) (admission.Warnings, field.ErrorList) {
 	spec := field.NewPath("spec")
-	var warnings admission.Warnings
+	warnings := specWarnings(s)
 	var errs field.ErrorList
 
 	tmpl, err := s.Spec.DecodePodTemplate()
 	if err != nil {
-		var fe *field.Error
-		if errors.As(err, &fe) {
-			errs = append(errs, fe)
-		} else {
-			errs = append(errs, field.Invalid(spec.Child("podTemplateSpec"), "<object>", err.Error()))
-		}
+		errs = append(errs, fieldErrors(err, spec.Child("podTemplateSpec"))...)
 	} else if tmpl != nil {
 		w, e := validatePodTemplate(s, tmpl, spec.Child("podTemplateSpec"))
 		warnings, errs = append(warnings, w...), append(errs, e...)
 	}
 	errs = append(errs, validateEnvNames(s, spec)...)
-
-	if s.Spec.Port != 0 {
-		warnings = append(warnings, "spec.port is deprecated: use spec.proxyPort")
-	}
-	if s.Spec.TargetPort != 0 {
-		warnings = append(warnings, "spec.targetPort is deprecated: use spec.mcpPort")
-	}
-	if !s.Spec.UsesRedis() {
-		if s.Spec.Replicas != nil && *s.Spec.Replicas > 1 {
-			warnings = append(warnings, v1beta1.SessionStorageWarningMessage)
-		}
-		if s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
-			warnings = append(warnings, "spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, which is unreliable behind NAT or shared egress IPs; Redis session storage is strongly recommended")
-		}
-	}
 	return warnings, errs
 }
 
-// validatePodTemplate checks the containers of a decoded pod template.
+// specWarnings are the settings that work, but not as well as the user may
+// think.
+func specWarnings(s *v1beta1.MCPServer) admission.Warnings {
+	var warnings admission.Warnings
+	if s.Spec.Port != 0 {
+		warnings = append(warnings, portDeprecated)
+	}
+	if s.Spec.TargetPort != 0 {
+		warnings = append(warnings, targetPortDeprecated)
+	}
+	if s.Spec.UsesRedis() {
+		return warnings
+	}
+	if s.Spec.Replicas != nil && *s.Spec.Replicas > 1 {
+		warnings = append(warnings, v1beta1.SessionStorageWarningMessage)
+	}
+	if s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
+		warnings = append(warnings, backendReplicasWithoutRedis)
+	}
+	return warnings
+}
+
+// fieldErrors unpacks DecodePodTemplate's aggregate of field errors.
+func fieldErrors(err error, path *field.Path) field.ErrorList {
+	var agg utilerrors.Aggregate
+	if !errors.As(err, &agg) {
+		return field.ErrorList{field.Invalid(path, field.OmitValueType{}, err.Error())}
+	}
+	var errs field.ErrorList
+	for _, e := range agg.Errors() {
+		var fe *field.Error
+		if !errors.As(e, &fe) {
+			fe = field.Invalid(path, field.OmitValueType{}, e.Error())
+		}
+		errs = append(errs, fe)
+	}
+	return errs
+}
+
+// validatePodTemplate checks the containers of a decoded pod template: the
+// reconciler merges the one named mcp with the MCP server's settings and
+// keeps every other one as a sidecar, so names must be unique and valid.
 func validatePodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, path *field.Path) (admission.Warnings, field.ErrorList) {
 	var warnings admission.Warnings
 	var errs field.ErrorList
-	containers := path.Child("spec", "containers")
 	seen := map[string]*field.Path{}
-	check := func(p *field.Path, name string) {
+	checkName := func(p *field.Path, name string) {
 		if name == "" {
 			errs = append(errs, field.Required(p.Child("name"), "every container needs a name"))
 			return
@@ -66,22 +96,23 @@ func validatePodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pat
 			errs = append(errs, field.Invalid(p.Child("name"), name, msg))
 		}
 		if first, dup := seen[name]; dup {
-			errs = append(errs, field.Duplicate(p.Child("name"), fmt.Sprintf("%s (already used by %s); give every container a unique name", name, first)))
+			errs = append(errs, duplicate(p.Child("name"), name, fmt.Sprintf("already used by %s: give every container a unique name", first)))
 		}
 		seen[name] = p.Child("name")
 	}
 	for i, c := range tmpl.Spec.InitContainers {
-		check(path.Child("spec", "initContainers").Index(i), c.Name)
+		checkName(path.Child("spec", "initContainers").Index(i), c.Name)
 	}
+	containers := path.Child("spec", "containers")
 	hasMCP := false
 	for i, c := range tmpl.Spec.Containers {
 		p := containers.Index(i)
-		check(p, c.Name)
+		checkName(p, c.Name)
 		switch {
 		case c.Name == naming.MCPContainer:
 			hasMCP = true
 			if c.Image != "" && c.Image != s.Spec.Image {
-				warnings = append(warnings, fmt.Sprintf("%s is ignored: spec.image (%s) is the MCP server's image", p.Child("image"), s.Spec.Image))
+				warnings = append(warnings, fmt.Sprintf("%s is ignored: spec.image (%s) is the MCP server's image; remove the image from the mcp container", p.Child("image"), s.Spec.Image))
 			}
 		case c.Image == "":
 			errs = append(errs, field.Required(p.Child("image"), fmt.Sprintf("sidecar container %q needs an image (only the mcp container takes spec.image)", c.Name)))
@@ -94,7 +125,8 @@ func validatePodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pat
 }
 
 // validateEnvNames rejects two sources writing the same variable of the mcp
-// container, which would silently lose one of them.
+// container, which would silently lose one of them. spec.env names are
+// already unique (a list map in the schema).
 func validateEnvNames(s *v1beta1.MCPServer, spec *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	owner := map[string]string{}
@@ -104,14 +136,21 @@ func validateEnvNames(s *v1beta1.MCPServer, spec *field.Path) field.ErrorList {
 	for i, sec := range s.Spec.Secrets {
 		p := spec.Child("secrets").Index(i).Child("targetEnvName")
 		name := sec.TargetEnvName
-		if name == "" {
+		if name == "" { // not defaulted yet when called outside admission
 			name = sec.Key
 		}
 		if first, dup := owner[name]; dup {
-			errs = append(errs, field.Duplicate(p, fmt.Sprintf("%s (already set by %s); each environment variable may come from one place only", name, first)))
+			errs = append(errs, duplicate(p, name, fmt.Sprintf("already set by %s: an environment variable comes from one place only; set a different targetEnvName", first)))
 			continue
 		}
 		owner[name] = p.String()
 	}
 	return errs
+}
+
+// duplicate is field.Duplicate with a detail saying what to do.
+func duplicate(p *field.Path, value, detail string) *field.Error {
+	e := field.Duplicate(p, value)
+	e.Detail = detail
+	return e
 }
