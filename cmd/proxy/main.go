@@ -24,7 +24,7 @@ func main() {
 	var command string
 	flag.StringVar(&o.BindAddress, "bind-address", "", "interface to listen on (default all)")
 	flag.StringVar(&command, "backend-command", "", "a local stdio MCP server to run, as one string (or give it after --)")
-	flag.StringVar(&o.BackendURL, "backend-url", "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp")
+	flag.StringVar(&o.BackendURL, "backend-url", "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp; several, comma-separated, share the sessions out")
 	flag.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 4<<20, "largest POST body accepted")
 	flag.IntVar(&o.MaxSessions, "max-sessions", 10000, "most sessions this proxy holds at once")
 	flag.DurationVar(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "end sessions idle for this long")

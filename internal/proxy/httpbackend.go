@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sync/atomic"
+	"strings"
 	"time"
 )
 
@@ -26,7 +26,6 @@ type httpBackend struct {
 	log     *slog.Logger
 	maxBody int64
 	rp      *httputil.ReverseProxy
-	up      atomic.Bool
 }
 
 type routeKey struct{}
@@ -64,18 +63,40 @@ func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, ma
 	return b
 }
 
-// staticHTTPBackend is the one backend at raw (--backend-url).
+// staticHTTPBackend is the backend, or the comma-separated backends, at
+// raw (--backend-url). Each is probed every second and only reachable ones
+// take new sessions. One backend decides on sessions itself; with several,
+// a session the table does not know is "not found", as with pods.
 func staticHTTPBackend(ctx context.Context, raw string, store sessionStore, dial dialFunc, maxBody int64, log *slog.Logger) (*httpBackend, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--backend-url %q is not an http(s) URL", raw)
+	var scheme, path string
+	var hosts []string
+	for i, one := range strings.Split(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--backend-url %q is not an http(s) URL", one)
+		}
+		if i > 0 && (u.Scheme != scheme || u.Path != path) {
+			return nil, fmt.Errorf("--backend-url: every backend needs the same scheme and path (%s://…%s), got %q", scheme, path, one)
+		}
+		scheme, path = u.Scheme, u.Path
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		}
+		hosts = append(hosts, host)
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-	}
-	b := newHTTPBackend(u.Scheme, u.Path, newPool(store, host), true, dial, maxBody, log)
-	go b.probe(ctx, host)
+	b := newHTTPBackend(scheme, path, newPool(store), len(hosts) == 1, dial, maxBody, log)
+	b.probe(ctx, hosts) // the first round before serving: start with what is up
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+				b.probe(ctx, hosts)
+			}
+		}
+	}()
 	return b, nil
 }
 
@@ -144,35 +165,44 @@ func (b *httpBackend) proxyError(w http.ResponseWriter, r *http.Request, err err
 		writeRPCError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody to answer.
+	case isDialError(err):
+		// The pod is gone before the watcher said so: the session cannot
+		// go on anywhere, so the client re-initializes at once.
+		rt, _ := r.Context().Value(routeKey{}).(route)
+		b.pool.unreachable(r.Context(), rt.addr, rt.session)
+		b.log.Warn("backend refused a connection", "backend", rt.addr, "error", err)
+		if rt.session != "" && !b.static {
+			httpError(w, http.StatusNotFound, "session not found: its backend is unreachable; initialize a new session")
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		writeRPCError(w, http.StatusServiceUnavailable, codeInternalError, "the MCP server is unreachable: "+err.Error())
 	default:
 		b.log.Warn("backend request failed", "backend", r.URL.Host, "path", r.URL.Path, "error", err)
 		writeRPCError(w, http.StatusBadGateway, codeInternalError, "the MCP server is unreachable: "+err.Error())
 	}
 }
 
-// probe keeps a hand-given backend's reachability current.
-func (b *httpBackend) probe(ctx context.Context, host string) {
+// probe sets the pool to the hand-given backends that accept a connection.
+func (b *httpBackend) probe(ctx context.Context, hosts []string) {
 	d := net.Dialer{Timeout: time.Second}
-	for {
-		conn, err := d.DialContext(ctx, "tcp", host)
-		if err == nil {
+	up := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if conn, err := d.DialContext(ctx, "tcp", h); err == nil {
 			_ = conn.Close()
+			up = append(up, h)
 		}
-		if was := b.up.Swap(err == nil); was != (err == nil) {
-			b.log.Info("backend reachability changed", "backend", host, "up", err == nil)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
+	}
+	before := b.pool.size()
+	if gone := b.pool.set(up); len(gone) > 0 || len(up) != before {
+		b.log.Info("reachable backends changed", "up", up, "gone", gone, "configured", hosts)
 	}
 }
 
 // Attached reports whether requests can reach a backend now.
-func (b *httpBackend) Attached() bool {
-	if b.static {
-		return b.up.Load()
-	}
-	return b.pool.size() > 0
+func (b *httpBackend) Attached() bool { return b.pool.size() > 0 }
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -134,14 +134,15 @@ func TestAdvertisedEndpointHonoursPrefixAndTrustedHeaders(t *testing.T) {
 	}
 }
 
-func TestUnreachableHTTPBackendIsUnhealthyAndAnswers502(t *testing.T) {
+func TestUnreachableHTTPBackendIsUnhealthyAndAnswers503(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	url := dead.URL + "/mcp"
 	dead.Close()
 	r := startProxyUnready(t, func(o *proxy.Options) { o.Transport, o.BackendURL = "streamable-http", url })
 	r.waitHealth(t, http.StatusServiceUnavailable)
 	resp := post(t, r.base+"/mcp", "", "application/json", initBody)
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("initialize with the backend down: %d, want 502", resp.StatusCode)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("initialize with the backend down: %d (Retry-After %q), want 503 with Retry-After",
+			resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 )
 
 // pool is the set of ready backend pods of an sse or streamable-http server,
@@ -22,7 +23,13 @@ type pool struct {
 type endpointLoad struct {
 	sessions int
 	active   int
+	// failedAt is when a dial to the pod last failed: until the watcher or
+	// probe catches up, new sessions prefer other pods.
+	failedAt time.Time
 }
+
+// suspectFor is how long a pod that refused a connection is avoided.
+const suspectFor = 3 * time.Second
 
 func newPool(store sessionStore, addrs ...string) *pool {
 	p := &pool{store: store, endpoints: map[string]*endpointLoad{}, owned: map[string]string{}}
@@ -57,7 +64,8 @@ func (p *pool) set(addrs []string) (gone []string) {
 	return gone
 }
 
-// pick chooses the endpoint with the fewest sessions and requests.
+// pick chooses the endpoint with the fewest sessions and requests, among
+// those that have not just refused a connection if there are any.
 func (p *pool) pick() (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -68,8 +76,13 @@ func (p *pool) pick() (string, bool) {
 	if len(addrs) == 0 {
 		return "", false
 	}
+	now := time.Now()
 	sort.Slice(addrs, func(i, j int) bool {
 		li, lj := p.endpoints[addrs[i]], p.endpoints[addrs[j]]
+		si, sj := now.Sub(li.failedAt) < suspectFor, now.Sub(lj.failedAt) < suspectFor
+		if si != sj {
+			return sj
+		}
 		if li.sessions+li.active != lj.sessions+lj.active {
 			return li.sessions+li.active < lj.sessions+lj.active
 		}
@@ -120,6 +133,19 @@ func (p *pool) unbind(ctx context.Context, key string) {
 	}
 	p.mu.Unlock()
 	_ = p.store.del(ctx, key)
+}
+
+// unreachable notes that a dial to addr failed and forgets the session
+// that was bound to it: its client gets "session not found".
+func (p *pool) unreachable(ctx context.Context, addr, key string) {
+	p.mu.Lock()
+	if e, ok := p.endpoints[addr]; ok {
+		e.failedAt = time.Now()
+	}
+	p.mu.Unlock()
+	if key != "" {
+		p.unbind(ctx, key)
+	}
 }
 
 // busy counts a request in flight on addr until the returned func runs.

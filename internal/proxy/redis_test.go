@@ -4,56 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 )
-
-// redisServer runs Debian's redis-server on a free loopback port.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, addr string) *redisServer {
-	t.Helper()
-	if addr == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = l.Addr().String()
-		_ = l.Close()
-	}
-	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server (hack/install-redis.sh installs it): %v", err)
-	}
-	r := &redisServer{addr: addr, cmd: cmd}
-	t.Cleanup(r.stop)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			_ = c.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server never listened")
-		}
-	}
-}
-
-func (r *redisServer) stop() {
-	if r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-	}
-}
 
 func withRedis(addr string) func(*proxy.Options) {
 	return func(o *proxy.Options) {
@@ -79,22 +37,10 @@ func whoamiVia(t *testing.T, base, session string) string {
 	return msg.Result.Content[0].Text
 }
 
-func health(t *testing.T, base string) string {
-	t.Helper()
-	resp, err := http.Get(base + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var h struct{ Status string }
-	_ = json.NewDecoder(resp.Body).Decode(&h)
-	return h.Status
-}
-
 func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 	_, _, withPods := podsOnAPIServer(t)
-	redis := startRedis(t, "")
-	proxies := []*running{startProxy(t, withPods, withRedis(redis.addr)), startProxy(t, withPods, withRedis(redis.addr))}
+	redis := proxytest.StartRedis(t, "")
+	proxies := []*running{startProxy(t, withPods, withRedis(redis.Addr)), startProxy(t, withPods, withRedis(redis.Addr))}
 
 	const n = 200
 	sessions := make([]string, n)
@@ -118,12 +64,12 @@ func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 
 	// Redis goes away: both replicas say degraded and keep routing the
 	// sessions they know; it comes back and they recover.
-	redis.stop()
+	redis.Stop()
 	for _, p := range proxies {
 		_ = whoamiVia(t, p.base, sessions[0]) // a Redis call notices the outage
 	}
 	for i, p := range proxies {
-		if got := health(t, p.base); got != "degraded" {
+		if got := proxytest.Health(t, p.base); got != "degraded" {
 			t.Errorf("proxy %d health %q with Redis down, want degraded", i, got)
 		}
 		if m := metricsText(t, p.base); !strings.Contains(m, "switchboard_proxy_session_storage_up 0") {
@@ -135,18 +81,18 @@ func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 			t.Errorf("with Redis down, session %d reached %q, want %s", i, got, owner[i])
 		}
 	}
-	startRedis(t, redis.addr)
+	proxytest.StartRedis(t, redis.Addr)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		s := initialize(t, proxies[0])
 		_ = whoamiVia(t, proxies[1].base, s)
-		if health(t, proxies[0].base) == "healthy" && health(t, proxies[1].base) == "healthy" {
+		if proxytest.Health(t, proxies[0].base) == "healthy" && proxytest.Health(t, proxies[1].base) == "healthy" {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the proxies did not recover after Redis came back")
 		}
 	}
-	if body := strings.TrimSpace(health(t, proxies[0].base)); body != "healthy" {
+	if body := strings.TrimSpace(proxytest.Health(t, proxies[0].base)); body != "healthy" {
 		t.Errorf("health %q", body)
 	}
 }

@@ -28,7 +28,8 @@ type Options struct {
 	// BackendCommand runs a local stdio MCP server (instead of a pod).
 	BackendCommand []string
 	// BackendURL is a local sse or streamable-http MCP server's endpoint
-	// (instead of pods), e.g. http://127.0.0.1:3001/mcp.
+	// (instead of pods), e.g. http://127.0.0.1:3001/mcp, or several
+	// comma-separated endpoints that new sessions are spread over.
 	BackendURL string
 	// Namespace of the backend pods (default: $POD_NAMESPACE).
 	Namespace string
@@ -57,11 +58,14 @@ type Server struct {
 	sessions func() int
 	inflight func() int64
 	closeAll func(context.Context)
-	metrics  *metrics
-	draining atomic.Bool
-	drainCh  chan struct{}
-	listener net.Listener
-	http     *http.Server
+	// endStreams ends the GET streams an HTTP backend relays (stdio
+	// sessions end theirs on drain).
+	endStreams func()
+	metrics    *metrics
+	draining   atomic.Bool
+	drainCh    chan struct{}
+	listener   net.Listener
+	http       *http.Server
 }
 
 // New starts the backend and prepares the HTTP server; Serve runs it.
@@ -69,7 +73,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &Server{opts: o, drainCh: make(chan struct{}), store: newMemoryStore()}
+	s := &Server{opts: o, drainCh: make(chan struct{}), store: newMemoryStore(o.SessionIdleTimeout)}
 	if o.SessionStorage == "redis" {
 		if o.RedisAddress == "" {
 			return nil, errors.New("--session-storage=redis needs --redis-address")
@@ -91,6 +95,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Probes and metrics answer any Host; MCP endpoints guard against DNS
+	// rebinding.
+	top := http.NewServeMux()
+	top.Handle("/", localOnly(mux))
+	mux = top
 	mux.HandleFunc(proxyconfig.HealthPath, s.health)
 	mux.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(proxyconfig.MetricsPath, s.metrics.handler())
@@ -145,9 +154,19 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
+	// Calls in flight are what a drain waits for; GET streams live as long
+	// as their session, so the drain ends them (cleanly) once calls are done.
 	var active atomic.Int64
+	streams, endStreams := context.WithCancel(context.Background())
 	counted := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				ctx, cancel := context.WithCancel(r.Context())
+				defer cancel()
+				defer context.AfterFunc(streams, cancel)()
+				h(w, r.WithContext(ctx))
+				return
+			}
 			active.Add(1)
 			defer active.Add(-1)
 			h(w, r)
@@ -157,10 +176,11 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
 		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(backend.serveStreamable)))
 	} else {
 		sse := &ssePassthrough{backend: backend, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, paths: map[string]string{}}
-		mux.Handle("/sse", s.metrics.instrument("/sse", http.HandlerFunc(sse.stream)))
+		mux.Handle("/sse", s.metrics.instrument("/sse", counted(sse.stream)))
 		mux.Handle("/messages", s.metrics.instrument("/messages", counted(sse.messages)))
 	}
 	s.attached, s.sessions, s.closeAll = backend.Attached, func() int { return 0 }, func(context.Context) {}
+	s.endStreams = endStreams
 	s.inflight = active.Load
 	return nil
 }
@@ -205,6 +225,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// counts those as active for 5 s).
 	last, cancelLast := context.WithTimeout(shutdown, time.Second)
 	defer cancelLast()
+	if s.endStreams != nil {
+		s.endStreams()
+	}
 	err := s.http.Shutdown(last)
 	s.closeAll(shutdown)
 	if errors.Is(err, context.DeadlineExceeded) {

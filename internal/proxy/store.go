@@ -21,25 +21,51 @@ type sessionStore interface {
 	del(ctx context.Context, key string) error
 }
 
-// memoryStore is the table of one proxy replica.
+// memoryStore is the table of one proxy replica. Entries idle for ttl are
+// dropped (clients that vanish never send DELETE), as Redis expires them.
 type memoryStore struct {
-	mu sync.Mutex
-	m  map[string]string
+	ttl time.Duration
+
+	mu        sync.Mutex
+	m         map[string]memoryEntry
+	lastSweep time.Time
 }
 
-func newMemoryStore() *memoryStore { return &memoryStore{m: map[string]string{}} }
+type memoryEntry struct {
+	addr string
+	used time.Time
+}
+
+func newMemoryStore(ttl time.Duration) *memoryStore {
+	return &memoryStore{ttl: ttl, m: map[string]memoryEntry{}, lastSweep: time.Now()}
+}
 
 func (s *memoryStore) get(_ context.Context, key string) (string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.m[key]
-	return a, ok, nil
+	e, ok := s.m[key]
+	if !ok || s.expired(e, time.Now()) {
+		delete(s.m, key)
+		return "", false, nil
+	}
+	e.used = time.Now()
+	s.m[key] = e
+	return e.addr, true, nil
 }
 
 func (s *memoryStore) set(_ context.Context, key, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[key] = addr
+	now := time.Now()
+	s.m[key] = memoryEntry{addr: addr, used: now}
+	if s.ttl > 0 && now.Sub(s.lastSweep) > s.ttl/2 {
+		s.lastSweep = now
+		for k, e := range s.m {
+			if s.expired(e, now) {
+				delete(s.m, k)
+			}
+		}
+	}
 	return nil
 }
 
@@ -50,9 +76,28 @@ func (s *memoryStore) del(_ context.Context, key string) error {
 	return nil
 }
 
+// snapshot is every live entry, key → address.
+func (s *memoryStore) snapshot() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	out := make(map[string]string, len(s.m))
+	for k, e := range s.m {
+		if !s.expired(e, now) {
+			out[k] = e.addr
+		}
+	}
+	return out
+}
+
+func (s *memoryStore) expired(e memoryEntry, now time.Time) bool {
+	return s.ttl > 0 && now.Sub(e.used) > s.ttl
+}
+
 // redisStore shares the table through Redis, each entry expiring ttl after
 // its last use, and keeps a local copy: when Redis is unreachable the proxy
-// reports degraded and goes on routing the sessions it knows.
+// reports degraded and goes on routing the sessions it knows, and when Redis
+// comes back empty (restarted without persistence) the copy refills it.
 type redisStore struct {
 	client   *redis.Client
 	prefix   string
@@ -74,26 +119,61 @@ func newRedisStore(addr, password string, db int, prefix string, ttl time.Durati
 	redis.SetLogger(redisLog{log})
 	return &redisStore{
 		client: redis.NewClient(&redis.Options{Addr: addr, Password: password, DB: db,
-			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1}),
-		prefix: prefix, ttl: ttl, local: newMemoryStore(), log: log,
+			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1,
+			DialerRetries: 1}), // the default 5 dials, 100 ms apart, would stall the request that meets an outage
+		prefix: prefix, ttl: ttl, local: newMemoryStore(ttl), log: log,
 	}
 }
 
 func (s *redisStore) key(k string) string { return s.prefix + "session:" + k }
 
-// note records the outcome of a Redis call, logging each change of state.
+// note records the outcome of a Redis call. The first failure turns the
+// store degraded: requests then use the local table only (no Redis timeout
+// added to each), and a watcher pings Redis every second until it answers.
 func (s *redisStore) note(err error) {
-	down := err != nil && !errors.Is(err, redis.Nil)
-	if was := s.degraded.Swap(down); was != down {
-		if down {
-			s.log.Warn("redis session storage unreachable: routing from this replica's own table", "error", err)
-		} else {
-			s.log.Info("redis session storage reachable again")
+	if err == nil || errors.Is(err, redis.Nil) {
+		return
+	}
+	if s.degraded.CompareAndSwap(false, true) {
+		s.log.Warn("redis session storage unreachable: routing from this replica's own table", "error", err)
+		go s.awaitRecovery()
+	}
+}
+
+func (s *redisStore) awaitRecovery() {
+	for {
+		time.Sleep(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := s.client.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			s.degraded.Store(false)
+			s.log.Info("redis session storage reachable again; wrote back this replica's sessions", "sessions", s.refill())
+			return
 		}
 	}
 }
 
+// refill writes the sessions this replica knows back to Redis after an
+// outage (it may have restarted empty), leaving entries others wrote alone.
+func (s *redisStore) refill() int {
+	entries := s.local.snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pipe := s.client.Pipeline()
+	for key, addr := range entries {
+		pipe.SetNX(ctx, s.key(key), addr, s.ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && len(entries) > 0 {
+		s.log.Warn("writing sessions back to redis", "error", err)
+	}
+	return len(entries)
+}
+
 func (s *redisStore) get(ctx context.Context, key string) (string, bool, error) {
+	if s.degraded.Load() {
+		return s.local.get(ctx, key)
+	}
 	addr, err := s.client.GetEx(ctx, s.key(key), s.ttl).Result()
 	s.note(err)
 	switch {
@@ -101,13 +181,20 @@ func (s *redisStore) get(ctx context.Context, key string) (string, bool, error) 
 		_ = s.local.set(ctx, key, addr)
 		return addr, true, nil
 	case errors.Is(err, redis.Nil):
-		return "", false, nil
+		addr, ok, _ := s.local.get(ctx, key)
+		if ok {
+			s.note(s.client.Set(ctx, s.key(key), addr, s.ttl).Err())
+		}
+		return addr, ok, nil
 	}
 	return s.local.get(ctx, key)
 }
 
 func (s *redisStore) set(ctx context.Context, key, addr string) error {
 	_ = s.local.set(ctx, key, addr)
+	if s.degraded.Load() {
+		return nil // written back on recovery
+	}
 	err := s.client.Set(ctx, s.key(key), addr, s.ttl).Err()
 	s.note(err)
 	if err != nil {
@@ -118,6 +205,9 @@ func (s *redisStore) set(ctx context.Context, key, addr string) error {
 
 func (s *redisStore) del(ctx context.Context, key string) error {
 	_ = s.local.del(ctx, key)
+	if s.degraded.Load() {
+		return nil // the entry expires in Redis by its TTL
+	}
 	err := s.client.Del(ctx, s.key(key)).Err()
 	s.note(err)
 	return err
