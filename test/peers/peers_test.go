@@ -37,39 +37,29 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // serveEverything runs server-everything in an HTTP mode on loopback and
 // returns its endpoint.
 func serveEverything(t *testing.T, mode string) string {
 	t.Helper()
-	port := freePort(t)
+	url, _ := startEverything(t, mode)
+	return url
+}
+
+// startEverything is serveEverything that also returns the process, for
+// tests that kill it.
+func startEverything(t *testing.T, mode string) (string, *os.Process) {
+	t.Helper()
+	addr := proxytest.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("node", "--require", "./loopback.cjs", everything, mode)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	cmd.Env = append(os.Environ(), "PORT="+port)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server-everything %s never listened on %s", mode, addr)
-		}
-	}
+	proxytest.WaitListening(t, addr, 15*time.Second)
 	path := map[string]string{"sse": "/sse", "streamableHttp": "/mcp"}[mode]
-	return "http://" + addr + path
+	return "http://" + addr + path, cmd.Process
 }
 
 // startProxy runs the proxy in front of server-everything in mode, offering
