@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -48,6 +50,10 @@ type serverCall struct {
 type mux struct {
 	backend lineBackend
 	log     *slog.Logger
+	// tag makes this replica's backend ids unique: several proxy replicas
+	// attached to one stdio pod all read every line it writes, and each
+	// must take only the answers to its own requests.
+	tag string
 
 	mu          sync.Mutex
 	next        uint64
@@ -66,7 +72,7 @@ type mux struct {
 
 func newMux(ctx context.Context, b lineBackend, log *slog.Logger) *mux {
 	m := &mux{
-		backend: b, log: log,
+		backend: b, log: log, tag: replicaTag(),
 		sessions: map[uint64]*clientSession{}, pending: map[string]pendingCall{},
 		progress: map[string]progressRoute{}, serverCalls: map[string]serverCall{},
 	}
@@ -76,7 +82,14 @@ func newMux(ctx context.Context, b lineBackend, log *slog.Logger) *mux {
 
 func (m *mux) id(prefix string) string {
 	m.next++
-	return prefix + strconv.FormatUint(m.next, 10)
+	return prefix + m.tag + "-" + strconv.FormatUint(m.next, 10)
+}
+
+// replicaTag is 8 random hex digits.
+func replicaTag() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // open registers a client.
