@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +51,7 @@ func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, ma
 		},
 		ModifyResponse: b.remember,
 		FlushInterval:  -1, // every write reaches the client at once (SSE)
+		BufferPool:     copyBuffers,
 		ErrorHandler:   b.proxyError,
 		// net/http's default keeps 2 idle connections per host: under
 		// concurrent clients the proxy would dial the backend per request.
@@ -62,6 +64,15 @@ func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, ma
 	}
 	return b
 }
+
+// copyBuffers recycles the 32 KiB buffers the reverse proxy copies bodies
+// with; without a pool each request allocates one.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 // staticHTTPBackend is the backend, or the comma-separated backends, at
 // raw (--backend-url). Each is probed every second and only reachable ones

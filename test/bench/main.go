@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,11 +73,20 @@ func run(d time.Duration, clients, idle int) error {
 		return err
 	}
 	defer stopRedisProxy()
+	// The same server and proxy, each a process of its own: the client's
+	// and the server's CPU no longer count as the proxy's.
+	sepDirect, sepProxy, stopSeparate, err := startSeparate()
+	if err != nil {
+		return err
+	}
+	defer stopSeparate()
 
 	rows := []path{
 		{"streamable-http direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: direct.URL + "/mcp"} }},
 		{"streamable-http through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: httpProxy + "/mcp"} }},
 		{"  … with Redis session routing", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: redisProxy + "/mcp"} }},
+		{"separate processes: direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepDirect} }},
+		{"separate processes: through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepProxy} }},
 		{"stdio direct (one client)", nil},
 		{"stdio through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: stdioProxy + "/mcp"} }},
 	}
@@ -110,15 +120,67 @@ func sessionRate(base string, n int) (float64, error) {
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
+// startSeparate builds cmd/proxy and test/mcpserver, runs the server in
+// streamable HTTP mode and a proxy in front of it, and returns both
+// endpoints.
+func startSeparate() (direct, proxied string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "switchboard-bench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	var procs []*exec.Cmd
+	stop = func() {
+		for _, p := range procs {
+			_ = p.Process.Kill()
+			_ = p.Wait()
+		}
+		_ = os.RemoveAll(dir)
+	}
+	if out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/proxy", "./test/mcpserver").CombinedOutput(); err != nil {
+		stop()
+		return "", "", nil, fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	serverAddr, proxyAddr := freeAddr(), freeAddr()
+	_, proxyPort, _ := net.SplitHostPort(proxyAddr)
+	for _, args := range [][]string{
+		{dir + "/mcpserver", "--transport=streamable-http", "--addr=" + serverAddr},
+		{dir + "/proxy", "--transport=streamable-http", "--bind-address=127.0.0.1", "--port=" + proxyPort,
+			"--backend-url=http://" + serverAddr + "/mcp", "--max-sessions=1048576"},
+	} {
+		cmd := exec.Command(args[0], args[1:]...)
+		if err := cmd.Start(); err != nil {
+			stop()
+			return "", "", nil, err
+		}
+		procs = append(procs, cmd)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + proxyAddr + "/health"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return "http://" + serverAddr + "/mcp", "http://" + proxyAddr + "/mcp", stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", "", nil, errors.New("the proxy process never became healthy")
+		}
+	}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
 // startRedis runs Debian's redis-server (make bench installs it) on a free
 // loopback port.
 func startRedis() (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
+	addr := freeAddr()
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
 	if err := cmd.Start(); err != nil {
@@ -146,7 +208,7 @@ type path struct {
 func measure(ctx context.Context, rows []path, clients int, d time.Duration) error {
 	results := map[string]result{}
 	fmt.Printf("\ntools/call echo, %d concurrent session(s) (stdio direct: 1), %s each, protocol 2025-11-25\n", clients, d)
-	fmt.Printf("%-36s %10s %10s %10s %12s\n", "path", "calls", "p50", "p99", "calls/s")
+	fmt.Printf("%-40s %10s %10s %10s %12s\n", "path", "calls", "p50", "p99", "calls/s")
 	for _, row := range rows {
 		n, transport := clients, row.transport
 		if transport == nil { // a stdio server takes one client: the SDK's own
@@ -162,11 +224,14 @@ func measure(ctx context.Context, rows []path, clients int, d time.Duration) err
 			return fmt.Errorf("%s: %w", row.name, err)
 		}
 		results[row.name] = r
-		fmt.Printf("%-36s %10d %10s %10s %12.0f\n", row.name, r.calls, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.perSec)
+		fmt.Printf("%-40s %10d %10s %10s %12.0f\n", row.name, r.calls, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.perSec)
 	}
 	dir, via, red := results["streamable-http direct"], results["streamable-http through the proxy"], results["  … with Redis session routing"]
 	fmt.Printf("=> streamable-http through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
 		ms(via.p50-dir.p50), ms(via.p99-dir.p99), 100*via.perSec/dir.perSec)
+	sd, sp := results["separate processes: direct"], results["separate processes: through the proxy"]
+	fmt.Printf("=> separate processes, through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
+		ms(sp.p50-sd.p50), ms(sp.p99-sd.p99), 100*sp.perSec/sd.perSec)
 	fmt.Printf("=> Redis session routing vs in-memory, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
 		ms(red.p50-via.p50), 100*red.perSec/via.perSec)
 	return nil
