@@ -73,6 +73,19 @@ run: manifests generate ## Run the manager against the cluster $KUBECONFIG names
 demo: envtest-assets ## Local demo: API server + operator + webhooks, apply samples, show the result.
 	go run ./test/demo
 
+##@ Local cluster
+.PHONY: cluster-up
+cluster-up: ## Start a real single-node Kubernetes here (builds what is missing; kubeconfig in bin/cluster/kubeconfig). FAKE_NODES=N adds KWOK nodes.
+	hack/cluster-up.sh $(if $(FAKE_NODES),--fake-nodes $(FAKE_NODES))
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove its processes, mounts, bridge and state.
+	hack/cluster-down.sh
+
+.PHONY: images
+images: ## Build the operator, proxy, test MCP server and pause images (no Docker) and load them into the local cluster.
+	hack/images.sh
+
 ##@ Deployment
 .PHONY: install
 install: manifests ## Install the CRDs into $KUBECONFIG's cluster.

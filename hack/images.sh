@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the project's images without a Docker engine or a registry: static
+# binaries (CGO off) packed by hack/imagebuild (go-containerregistry) into
+# docker-archive tarballs under bin/images, then loaded into the local
+# cluster's containerd (hack/cluster-up.sh) or, with CLUSTER=kind, into kind.
+# Usage: hack/images.sh [--no-load]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=versions.env
+. hack/versions.env
+OUT=bin/images
+mkdir -p "$OUT" bin/linux
+log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# name:package:user — the operator and proxy run as non-root; the test MCP
+# server too. pause is the pods' sandbox image.
+images=(
+  "manager:./cmd/manager:65532:65532"
+  "proxy:./cmd/proxy:65532:65532"
+  "mcpserver:./test/mcpserver:65532:65532"
+  "pause:./hack/pause:65535:65535"
+)
+log "building linux/amd64 binaries"
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o bin/linux/ \
+  ./cmd/manager ./cmd/proxy ./test/mcpserver ./hack/pause
+go build -o bin/imagebuild ./hack/imagebuild
+for spec in "${images[@]}"; do
+  IFS=: read -r name _ user group <<<"$spec"
+  bin/imagebuild --tag "$IMAGE_REPO/$name:$IMAGE_TAG" --out "$OUT/$name.tar" \
+    --file "bin/linux/$name:/$name" --entrypoint "/$name" --user "$user:$group"
+  log "built $IMAGE_REPO/$name:$IMAGE_TAG ($OUT/$name.tar)"
+done
+
+[ "${1:-}" = --no-load ] && exit 0
+if [ "${CLUSTER:-local}" = kind ]; then
+  for spec in "${images[@]}"; do kind load image-archive "$OUT/${spec%%:*}.tar"; done
+  exit 0
+fi
+sock=$root/bin/cluster/run/containerd.sock
+if [ ! -S "$sock" ]; then
+  log "the local cluster is not running (no $sock): images built, not loaded; run make cluster-up"
+  exit 0
+fi
+for spec in "${images[@]}"; do
+  ctr --address "$sock" -n k8s.io images import "$OUT/${spec%%:*}.tar" >/dev/null
+done
+log "loaded into the local cluster's containerd"
