@@ -42,7 +42,7 @@ vet: ## go vet.
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## golangci-lint.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: envtest-assets
 envtest-assets: ## Build kube-apiserver and etcd from source (cached in bin/k8s).
