@@ -57,7 +57,11 @@ redis: ## Install Debian's redis-server for the session-routing tests (when miss
 	hack/install-redis.sh
 
 .PHONY: test
-test: verify-generated vet lint envtest-assets peers redis ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
+.PHONY: helm
+helm: ## Build the helm CLI from the Go module proxy into bin/helm (for the chart test).
+	hack/install-helm.sh
+
+test: verify-generated vet lint envtest-assets peers redis helm ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
 	go test ./... -count=1
 
 ##@ Build
