@@ -21,8 +21,9 @@ help: ## Show the targets.
 
 ##@ Development
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRDs, RBAC and webhook configurations.
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs, RBAC and webhook configurations, and the Helm chart from config/default.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	go run ./hack/gen-chart
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -30,7 +31,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files are out of date.
-	@test -z "$$(git status --porcelain -- config api)" || { git status --short -- config api; echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api deploy)" || { git status --short -- config api deploy; echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 .PHONY: fmt
 fmt: ## go fmt.
@@ -56,11 +57,11 @@ peers: ## Install the real MCP peers from npm (server-everything, TypeScript SDK
 redis: ## Install Debian's redis-server for the session-routing tests (when missing).
 	hack/install-redis.sh
 
-.PHONY: test
 .PHONY: helm
 helm: ## Build the helm CLI from the Go module proxy into bin/helm (for the chart test).
 	hack/install-helm.sh
 
+.PHONY: test
 test: verify-generated vet lint envtest-assets peers redis helm ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
 	go test ./... -count=1
 

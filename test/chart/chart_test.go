@@ -1,0 +1,286 @@
+// Package chart checks the toolhive-operator Helm chart with the real helm CLI
+// (bin/helm, built by hack/install-helm.sh): with default values it installs
+// exactly what `kustomize build config/default` installs, and namespace scope
+// trades the cluster-wide grant for a Role in each allowed namespace.
+package chart
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/switchboard-mcp/switchboard/internal/testenv"
+)
+
+const (
+	release   = "toolhive-operator"
+	namespace = "toolhive-system"
+)
+
+// key names an object the way `kubectl get` does.
+type key struct{ Kind, Namespace, Name string }
+
+func (k key) String() string { return k.Kind + " " + k.Namespace + "/" + k.Name }
+
+type object = map[string]any
+
+func keyOf(o object) key {
+	meta, _ := o["metadata"].(object)
+	ns, _ := meta["namespace"].(string)
+	name, _ := meta["name"].(string)
+	kind, _ := o["kind"].(string)
+	return key{kind, ns, name}
+}
+
+// kustomize renders config/default as `kubectl apply -k` would, without the
+// Namespace: the chart leaves that to `helm install --create-namespace`,
+// since Helm refuses to install into a namespace its own release creates.
+func kustomize(t *testing.T) map[key]object {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(testenv.Root(), "config", "default"))
+	if err != nil {
+		t.Fatalf("kustomize build config/default: %v", err)
+	}
+	out := map[key]object{}
+	for _, r := range m.Resources() {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o object
+		if err := json.Unmarshal(b, &o); err != nil {
+			t.Fatal(err)
+		}
+		out[keyOf(o)] = o
+	}
+	if _, ok := out[key{"Namespace", "", namespace}]; !ok {
+		t.Fatalf("kustomize no longer renders Namespace %s: update this test", namespace)
+	}
+	delete(out, key{"Namespace", "", namespace})
+	return out
+}
+
+// helm runs the real helm CLI from bin/; a missing binary fails the test, as
+// a chart test that skips proves nothing.
+func helm(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	bin := filepath.Join(testenv.Root(), "bin", "helm")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run hack/install-helm.sh (or make helm)", bin)
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = testenv.Root()
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// template runs `helm template toolhive-operator deploy/charts/toolhive-operator`
+// with the given flags and decodes every object it prints.
+func template(t *testing.T, flags ...string) map[key]object {
+	t.Helper()
+	stdout, stderr, err := helm(t, append([]string{"template", release, "deploy/charts/toolhive-operator"}, flags...)...)
+	if err != nil {
+		t.Fatalf("helm template %v: %v\n%s", flags, err, stderr)
+	}
+	out := map[key]object{}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(stdout)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o object
+		if err := yaml.Unmarshal(doc, &o); err != nil {
+			t.Fatalf("helm printed invalid YAML: %v\n%s", err, doc)
+		}
+		if o == nil {
+			continue
+		}
+		k := keyOf(o)
+		if _, dup := out[k]; dup {
+			t.Errorf("helm rendered %s twice", k)
+		}
+		out[k] = o
+	}
+}
+
+// compare reports missing and extra objects, then each object's diff.
+func compare(t *testing.T, want, got map[key]object) {
+	t.Helper()
+	keys := func(m map[key]object) []string {
+		var ks []string
+		for k := range m {
+			ks = append(ks, k.String())
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	if diff := cmp.Diff(keys(want), keys(got)); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; ok {
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", k, diff)
+			}
+		}
+	}
+}
+
+// only returns the one object of this kind.
+func only(t *testing.T, objs map[key]object, kind string) (key, object) {
+	t.Helper()
+	var found []key
+	for k := range objs {
+		if k.Kind == kind {
+			found = append(found, k)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s, got %v", kind, found)
+	}
+	return found[0], objs[found[0]]
+}
+
+// managerContainer is the operator's container in a Deployment.
+func managerContainer(t *testing.T, dep object) object {
+	t.Helper()
+	spec := dep["spec"].(object)["template"].(object)["spec"].(object)
+	for _, c := range spec["containers"].([]any) {
+		if c := c.(object); c["name"] == "manager" {
+			return c
+		}
+	}
+	t.Fatalf("Deployment %s has no container manager", keyOf(dep))
+	return nil
+}
+
+func TestDefaultValuesInstallWhatKustomizeInstalls(t *testing.T) {
+	compare(t, kustomize(t), template(t, "-n", namespace))
+}
+
+func TestNamespaceScopeGrantsRolesOnlyInTheAllowedNamespaces(t *testing.T) {
+	want := kustomize(t)
+	roleKey, clusterRole := only(t, want, "ClusterRole")
+	bindingKey, clusterBinding := only(t, want, "ClusterRoleBinding")
+	delete(want, roleKey)
+	delete(want, bindingKey)
+	for _, ns := range []string{"team-a", "team-b"} {
+		want[key{"Role", ns, roleKey.Name}] = object{
+			"apiVersion": "rbac.authorization.k8s.io/v1",
+			"kind":       "Role",
+			"metadata":   object{"name": roleKey.Name, "namespace": ns},
+			"rules":      clusterRole["rules"],
+		}
+		want[key{"RoleBinding", ns, bindingKey.Name}] = object{
+			"apiVersion": "rbac.authorization.k8s.io/v1",
+			"kind":       "RoleBinding",
+			"metadata":   object{"name": bindingKey.Name, "namespace": ns},
+			"roleRef":    object{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": roleKey.Name},
+			"subjects":   clusterBinding["subjects"],
+		}
+	}
+	_, dep := only(t, want, "Deployment")
+	c := managerContainer(t, dep)
+	c["args"] = append(c["args"].([]any), "--watch-namespaces=team-a,team-b")
+
+	got := template(t, "-n", namespace,
+		"--set", "operator.rbac.scope=namespace",
+		"--set", "operator.rbac.allowedNamespaces={team-a,team-b}")
+	for k := range got {
+		if k.Kind == "ClusterRole" || k.Kind == "ClusterRoleBinding" {
+			t.Errorf("namespace scope still renders %s", k)
+		}
+	}
+	compare(t, want, got)
+}
+
+func TestImageValuesSetTheOperatorAndProxyImages(t *testing.T) {
+	_, dep := only(t, kustomize(t), "Deployment")
+	c := managerContainer(t, dep)
+	c["image"] = "registry.example/manager:v1"
+	c["imagePullPolicy"] = "Always"
+	args := c["args"].([]any)
+	i := slices.IndexFunc(args, func(a any) bool { return strings.HasPrefix(a.(string), "--proxy-image=") })
+	if i < 0 {
+		t.Fatalf("kustomize's operator has no --proxy-image: %v", args)
+	}
+	args[i] = "--proxy-image=registry.example/proxy:v2"
+
+	_, got := only(t, template(t, "-n", namespace,
+		"--set", "operator.image.repository=registry.example/manager",
+		"--set", "operator.image.tag=v1",
+		"--set", "operator.image.pullPolicy=Always",
+		"--set", "operator.proxyImage.repository=registry.example/proxy",
+		"--set", "operator.proxyImage.tag=v2"), "Deployment")
+	if diff := cmp.Diff(dep, got); diff != "" {
+		t.Errorf("Deployment (-want +got):\n%s", diff)
+	}
+}
+
+func TestAnotherReleaseNamespaceMovesEveryReferenceToIt(t *testing.T) {
+	objs := template(t, "-n", "mcp-operator")
+	for k, o := range objs {
+		if k.Kind == "CustomResourceDefinition" {
+			continue
+		}
+		b, _ := json.Marshal(o)
+		if bytes.Contains(b, []byte(namespace)) {
+			t.Errorf("%s still names %s: %s", k, namespace, b)
+		}
+	}
+	_, cert := only(t, objs, "Certificate")
+	dnsNames := cert["spec"].(object)["dnsNames"].([]any)
+	if !slices.Contains(dnsNames, any("toolhive-operator-webhook-service.mcp-operator.svc")) {
+		t.Errorf("Certificate dnsNames %v lack the webhook Service in mcp-operator", dnsNames)
+	}
+}
+
+func TestTheChartRejectsValuesItCannotHonour(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  []string
+		want string
+	}{
+		{"an unknown scope", []string{"operator.rbac.scope=tenant"}, `operator.rbac.scope is "tenant"`},
+		{"namespace scope without namespaces", []string{"operator.rbac.scope=namespace"}, "needs operator.rbac.allowedNamespaces"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", release, "deploy/charts/toolhive-operator", "-n", namespace}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, stderr, err := helm(t, args...)
+			if err == nil || !strings.Contains(stderr, tc.want) {
+				t.Errorf("helm template --set %v: err %v, stderr %q; want a failure saying %q", tc.set, err, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestTheChartLints(t *testing.T) {
+	for _, set := range []string{"operator.rbac.scope=cluster", "operator.rbac.scope=namespace,operator.rbac.allowedNamespaces={a}"} {
+		if stdout, stderr, err := helm(t, "lint", "--strict", "deploy/charts/toolhive-operator", "--set", set); err != nil {
+			t.Errorf("helm lint --set %s: %v\n%s%s", set, err, stdout, stderr)
+		}
+	}
+}
