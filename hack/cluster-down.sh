@@ -52,7 +52,20 @@ done
 if [ -x "$BIN/kube-proxy" ]; then
   "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
 fi
-# The bridge plugin's masquerade chains (CNI-…) and our INPUT guard.
+# What kubelet and kube-proxy leave (KUBE-… chains and the jumps to them),
+# the bridge plugin's masquerade chains (CNI-…) and our INPUT guard.
+for ipt in iptables ip6tables; do
+  for table in filter nat mangle; do
+    $ipt -t "$table" -S 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' |
+      sed 's/^-A/-D/' | while read -r rule; do eval "$ipt -t $table $rule" 2>/dev/null; done
+    $ipt -t "$table" -S 2>/dev/null | grep -o '^-N KUBE-[^ ]*' | cut -d' ' -f2 | while read -r chain; do
+      $ipt -t "$table" -F "$chain" 2>/dev/null
+    done
+    $ipt -t "$table" -S 2>/dev/null | grep -o '^-N KUBE-[^ ]*' | cut -d' ' -f2 | while read -r chain; do
+      $ipt -t "$table" -X "$chain" 2>/dev/null
+    done
+  done
+done
 iptables -t nat -S POSTROUTING 2>/dev/null | grep -- '-j CNI-' | sed 's/^-A/-D/' | while read -r rule; do
   eval "iptables -t nat $rule" 2>/dev/null
 done
