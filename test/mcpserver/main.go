@@ -1,6 +1,6 @@
 // Command mcpserver is the project's own MCP test server, built on the
 // official Go SDK (package mcptest): tools echo, add, progress, whoami, pid
-// and crash, over stdio or streamable HTTP. Tests run it as a separate
+// and crash, over stdio, streamable HTTP (at /mcp) or legacy SSE (at /sse). Tests run it as a separate
 // backend process, and `make images` ships it as the quickstart's server.
 //
 //	mcpserver                                   # stdio
@@ -26,7 +26,7 @@ import (
 
 func main() {
 	host, _ := os.Hostname()
-	transport := flag.String("transport", envOr("MCP_TRANSPORT", "stdio"), "stdio or streamable-http")
+	transport := flag.String("transport", envOr("MCP_TRANSPORT", "stdio"), "stdio, streamable-http or sse")
 	addr := flag.String("addr", ":"+envOr("MCP_PORT", "8080"), "where streamable HTTP listens")
 	name := flag.String("name", host, "what the whoami tool answers (default: the host name, in Kubernetes the pod name)")
 	stateless := flag.Bool("stateless", false, "serve streamable HTTP without sessions (the 2026-07-28 era)")
@@ -45,10 +45,11 @@ func run(ctx context.Context, transport, addr, name string, stateless bool, log 
 	switch transport {
 	case "stdio":
 		return server.Run(ctx, &mcp.StdioTransport{})
-	case "streamable-http":
+	case "streamable-http", "sse":
+		get := func(*http.Request) *mcp.Server { return server }
 		mux := http.NewServeMux()
-		mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-			&mcp.StreamableHTTPOptions{Stateless: stateless}))
+		mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{Stateless: stateless}))
+		mux.Handle("/sse", mcp.NewSSEHandler(get, nil))
 		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			<-ctx.Done()
@@ -56,13 +57,13 @@ func run(ctx context.Context, transport, addr, name string, stateless bool, log 
 			defer cancel()
 			_ = srv.Shutdown(shutdown)
 		}()
-		log.Info("serving streamable HTTP", "addr", addr, "path", "/mcp", "name", name)
+		log.Info("serving streamable HTTP at /mcp and SSE at /sse", "addr", addr, "name", name)
 		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("--transport=%q: use stdio or streamable-http", transport)
+	return fmt.Errorf("--transport=%q: use stdio, streamable-http or sse", transport)
 }
 
 func envOr(key, fallback string) string {

@@ -1,0 +1,121 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// testServer is the project's Go SDK test server image (make images).
+const testServer = "switchboard/mcpserver:dev"
+
+// manifest is an MCPServer of the test server over transport.
+func manifest(name, transport string) string {
+	args := `["--transport=` + transport + `", "--addr=:8080"]`
+	ports := "\n  mcpPort: 8080\n  proxyPort: 8080"
+	if transport == "stdio" {
+		args, ports = "[]", "\n  proxyPort: 8080"
+	}
+	return fmt.Sprintf(`apiVersion: toolhive.stacklok.dev/v1beta1
+kind: MCPServer
+metadata:
+  name: %s
+spec:
+  image: %s
+  args: %s
+  transport: %s%s
+  resources:
+    limits: {cpu: '200m', memory: '128Mi'}
+    requests: {cpu: '50m', memory: '64Mi'}
+`, name, testServer, args, transport, ports)
+}
+
+// Each transport, as the seed's examples and troubleshooting section use
+// it: the documented objects exist with their names, labels and
+// containers, the server reaches Ready, and through
+// `kubectl port-forward service/mcp-<name>-proxy` the proxy is healthy and
+// the CLI lists the tools and calls one.
+func TestEveryTransportEndToEnd(t *testing.T) {
+	for _, transport := range []string{"streamable-http", "sse", "stdio"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			n := newNamespace(t)
+			name := "srv-" + strings.ReplaceAll(transport, "-", "")
+			n.mustApply(manifest(name, transport))
+			n.waitReady(name)
+
+			// The objects the seed documents, found by its selectors.
+			sel := naming.LabelInstance + "=" + name
+			pods := n.must("get", "pods", "-l", sel, "-o", `jsonpath={range .items[*]}{.metadata.name}:{range .spec.containers[*]}{.name},{end};{end}`)
+			if !strings.Contains(pods, naming.ProxyContainer+",") || !strings.Contains(pods, naming.MCPContainer+",") {
+				t.Errorf("pods of %s: %s; want containers %q and %q", name, pods, naming.ProxyContainer, naming.MCPContainer)
+			}
+			objects := []string{
+				"deployment/" + naming.ProxyDeploymentName(name),
+				"statefulset/" + naming.BackendStatefulSetName(name),
+				"service/" + naming.ProxyServiceName(name),
+				"serviceaccount/" + naming.ProxyServiceAccountName(name),
+				"serviceaccount/" + naming.MCPServiceAccountName(name),
+				"role/" + naming.ProxyServiceAccountName(name),
+				"rolebinding/" + naming.ProxyServiceAccountName(name),
+			}
+			if transport != "stdio" { // a stdio server has no port to serve
+				objects = append(objects, "service/"+naming.HeadlessServiceName(name))
+			} else if _, err := n.run("get", "service/"+naming.HeadlessServiceName(name)); err == nil {
+				t.Errorf("a stdio server got a headless Service")
+			}
+			for _, obj := range objects {
+				if out, err := n.run("get", obj, "-o", "jsonpath={.metadata.labels."+strings.ReplaceAll(naming.LabelInstance, ".", `\.`)+"}"); err != nil || out != name {
+					t.Errorf("%s: %q %v; want it labelled %s", obj, out, err, sel)
+				}
+			}
+			if out := n.must("get", "services", "-l", sel); !strings.Contains(out, naming.ProxyServiceName(name)) {
+				t.Errorf("kubectl get services -l %s:\n%s", sel, out)
+			}
+			if out := n.must("get", "endpoints", "-l", sel); !strings.Contains(out, naming.ProxyServiceName(name)) {
+				t.Errorf("kubectl get endpoints -l %s:\n%s", sel, out)
+			}
+			list := n.must("get", "mcpservers")
+			for _, want := range []string{"STATUS", "URL", "AGE", "Ready", "http://" + naming.ProxyServiceName(name) + "." + n.name + ".svc.cluster.local:8080/"} {
+				if !strings.Contains(list, want) {
+					t.Errorf("kubectl get mcpservers lacks %q:\n%s", want, list)
+				}
+			}
+			if out, err := n.run("logs", "deploy/"+naming.ProxyDeploymentName(name), "-c", naming.ProxyContainer); err != nil || !strings.Contains(out, "listening") {
+				t.Errorf("kubectl logs -c %s: %v\n%s", naming.ProxyContainer, err, out)
+			}
+			if out, err := n.run("logs", name+"-0", "-c", naming.MCPContainer); err != nil {
+				t.Errorf("kubectl logs %s-0 -c %s: %v\n%s", name, naming.MCPContainer, err, out)
+			}
+
+			base := n.portForward("service/"+naming.ProxyServiceName(name), 8080)
+			eventually(t, 30*time.Second, func() string {
+				if h := health(base); h != "healthy" {
+					return "/health: " + h
+				}
+				return ""
+			})
+			endpoint := base + "/mcp"
+			if transport == "sse" {
+				endpoint = base + "/sse"
+			}
+			tools, err := switchboard("mcp", "list", "tools", "--server", endpoint)
+			if err != nil || !strings.Contains(tools, "echo") || !strings.Contains(tools, "whoami") {
+				t.Fatalf("switchboard mcp list tools: %v\n%s", err, tools)
+			}
+			sum, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "add", "--args", `{"a":2,"b":3}`)
+			if err != nil || strings.TrimSpace(sum) != "5" {
+				t.Errorf("switchboard mcp call-tool add 2 3: %q %v", sum, err)
+			}
+			who, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "whoami")
+			if err != nil || strings.TrimSpace(who) != name+"-0" {
+				t.Errorf("whoami answered %q (%v); want the backend pod %s-0", who, err, name)
+			}
+		})
+	}
+}
