@@ -105,8 +105,9 @@ func run() error {
 	for _, r := range m.Resources() {
 		switch r.GetKind() {
 		case "Namespace":
-			// Left to `helm install --create-namespace`: Helm refuses to
-			// install into a namespace that its own release also creates.
+			// Left to `helm install --create-namespace`: Helm stores the
+			// release in that namespace before it applies any object, and
+			// will not adopt the namespace it created as a release object.
 			continue
 		case "ClusterRole", "ClusterRoleBinding":
 			clusterRBAC = append(clusterRBAC, r)

@@ -47,8 +47,8 @@ func keyOf(o object) key {
 }
 
 // kustomize renders config/default as `kubectl apply -k` would, without the
-// Namespace: the chart leaves that to `helm install --create-namespace`,
-// since Helm refuses to install into a namespace its own release creates.
+// Namespace: the chart leaves that to `helm install --create-namespace`
+// (see hack/gen-chart).
 func kustomize(t *testing.T) map[key]object {
 	t.Helper()
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(testenv.Root(), "config", "default"))
