@@ -14,6 +14,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -81,6 +83,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	status := computeStatus(s, o)
 	r.recordTransition(&stored, status)
+	r.recordStorageWarning(&stored, status)
 	if !equality.Semantic.DeepEqual(stored.Status, status) {
 		// A merge patch of the whole status: it is computed from scratch, so
 		// there is nothing to lose to a concurrent spec change.
@@ -152,6 +155,21 @@ func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta
 		kind = corev1.EventTypeWarning
 	}
 	r.Recorder.Eventf(s, nil, kind, now, string(next.Phase), "%s: %s", next.Phase, next.Message)
+}
+
+// recordStorageWarning emits a Warning event when SessionStorageWarning
+// turns True, once per generation: several proxy replicas without Redis.
+func (r *MCPServerReconciler) recordStorageWarning(s *v1beta1.MCPServer, next v1beta1.MCPServerStatus) {
+	c := meta.FindStatusCondition(next.Conditions, v1beta1.ConditionSessionStorageWarning)
+	if c == nil || c.Status != metav1.ConditionTrue || meta.IsStatusConditionTrue(s.Status.Conditions, v1beta1.ConditionSessionStorageWarning) {
+		return
+	}
+	key := fmt.Sprintf("%s/storage", s.UID)
+	if last, ok := r.recorded.Load(key); ok && last == s.Generation {
+		return
+	}
+	r.recorded.Store(key, s.Generation)
+	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, c.Reason, v1beta1.ConditionSessionStorageWarning, "%s", c.Message)
 }
 
 func readyReason(st v1beta1.MCPServerStatus) string {

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -330,6 +331,22 @@ func TestStoppedAndSessionStorageWarning(t *testing.T) {
 	statusOf(t, ns, "two", "session storage warning", func(st v1beta1.MCPServerStatus) error {
 		if c := condition(st, v1beta1.ConditionSessionStorageWarning); c == nil || c.Status != metav1.ConditionTrue {
 			return fmt.Errorf("SessionStorageWarning = %+v", c)
+		}
+		return nil
+	})
+	eventually(t, "a SessionStorageWarning event for two, none for zero", func() error {
+		var evs eventsv1.EventList
+		if err := k8s.List(ctx, &evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		var got []string
+		for _, e := range evs.Items {
+			if e.Action == v1beta1.ConditionSessionStorageWarning {
+				got = append(got, e.Regarding.Name+"/"+e.Type+"/"+e.Reason)
+			}
+		}
+		if want := []string{"two/Warning/" + v1beta1.ReasonNoSharedSessions}; !slices.Equal(got, want) {
+			return fmt.Errorf("SessionStorageWarning events %v, want %v", got, want)
 		}
 		return nil
 	})

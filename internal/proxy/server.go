@@ -202,6 +202,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.sessions(), "inflight", s.inflight())
 	s.draining.Store(true)
 	close(s.drainCh)
+	// Answers now say "Connection: close": clients reconnect, and a Service
+	// sends the new connection to a ready pod, instead of reusing one that
+	// Shutdown may close under their next request.
+	s.http.SetKeepAlivesEnabled(false)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
 	// Keep serving with readiness off for the drain delay, while Services
