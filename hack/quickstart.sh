@@ -15,25 +15,15 @@ log() { printf '[quickstart %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 kubectl() { "$BIN/kubectl" "$@"; }
 start=$SECONDS
 
-log "1/6 local cluster"
+log "1/4 local cluster"
 hack/cluster-up.sh
-log "2/6 images (operator, proxy, test MCP server)"
-hack/images.sh
-log "3/6 cert-manager"
-hack/install-cert-manager.sh
-log "4/6 CRDs and operator (kubectl apply -k config/default)"
-kubectl apply --server-side --force-conflicts -k config/default >/dev/null
-kubectl -n toolhive-system rollout status deployment/toolhive-operator-controller-manager --timeout=180s
-log "5/6 the osv example"
-# The webhook answers once cert-manager has injected its CA: retry briefly.
-for i in $(seq 1 30); do
-  kubectl apply -f hack/quickstart-osv.yaml && break
-  [ "$i" = 30 ] && { log "the operator's webhook never admitted the example"; exit 1; }
-  sleep 2
-done
+log "2/4 images, cert-manager, CRDs and operator"
+hack/deploy-local.sh
+log "3/4 the osv example"
+kubectl apply -f hack/quickstart-osv.yaml
 kubectl wait mcpserver/osv --for=condition=Ready --timeout=180s
 kubectl get mcpservers
-log "6/6 port-forward service/mcp-osv-proxy $PORT:8080 and list the tools"
+log "4/4 port-forward service/mcp-osv-proxy $PORT:8080 and list the tools"
 go build -o bin/switchboard ./cmd/switchboard
 kubectl port-forward service/mcp-osv-proxy "$PORT:8080" >/dev/null 2>&1 &
 pf=$!

@@ -148,6 +148,8 @@ func eventually(t *testing.T, within time.Duration, f func() string) {
 
 // portForward runs `kubectl port-forward <target> <local>:<remote>` and
 // returns http://localhost:<local> once the forward is up.
+//
+//nolint:unparam // every test server listens on the seed's 8080 so far
 func (n *ns) portForward(target string, remote int) string {
 	n.t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

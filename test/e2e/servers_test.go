@@ -48,74 +48,89 @@ func TestEveryTransportEndToEnd(t *testing.T) {
 			name := "srv-" + strings.ReplaceAll(transport, "-", "")
 			n.mustApply(manifest(name, transport))
 			n.waitReady(name)
-
-			// The objects the seed documents, found by its selectors.
-			sel := naming.LabelInstance + "=" + name
-			pods := n.must("get", "pods", "-l", sel, "-o", `jsonpath={range .items[*]}{.metadata.name}:{range .spec.containers[*]}{.name},{end};{end}`)
-			if !strings.Contains(pods, naming.ProxyContainer+",") || !strings.Contains(pods, naming.MCPContainer+",") {
-				t.Errorf("pods of %s: %s; want containers %q and %q", name, pods, naming.ProxyContainer, naming.MCPContainer)
-			}
-			objects := []string{
-				"deployment/" + naming.ProxyDeploymentName(name),
-				"statefulset/" + naming.BackendStatefulSetName(name),
-				"service/" + naming.ProxyServiceName(name),
-				"serviceaccount/" + naming.ProxyServiceAccountName(name),
-				"serviceaccount/" + naming.MCPServiceAccountName(name),
-				"role/" + naming.ProxyServiceAccountName(name),
-				"rolebinding/" + naming.ProxyServiceAccountName(name),
-			}
-			if transport != "stdio" { // a stdio server has no port to serve
-				objects = append(objects, "service/"+naming.HeadlessServiceName(name))
-			} else if _, err := n.run("get", "service/"+naming.HeadlessServiceName(name)); err == nil {
-				t.Errorf("a stdio server got a headless Service")
-			}
-			for _, obj := range objects {
-				if out, err := n.run("get", obj, "-o", "jsonpath={.metadata.labels."+strings.ReplaceAll(naming.LabelInstance, ".", `\.`)+"}"); err != nil || out != name {
-					t.Errorf("%s: %q %v; want it labelled %s", obj, out, err, sel)
-				}
-			}
-			if out := n.must("get", "services", "-l", sel); !strings.Contains(out, naming.ProxyServiceName(name)) {
-				t.Errorf("kubectl get services -l %s:\n%s", sel, out)
-			}
-			if out := n.must("get", "endpoints", "-l", sel); !strings.Contains(out, naming.ProxyServiceName(name)) {
-				t.Errorf("kubectl get endpoints -l %s:\n%s", sel, out)
-			}
-			list := n.must("get", "mcpservers")
-			for _, want := range []string{"STATUS", "URL", "AGE", "Ready", "http://" + naming.ProxyServiceName(name) + "." + n.name + ".svc.cluster.local:8080/"} {
-				if !strings.Contains(list, want) {
-					t.Errorf("kubectl get mcpservers lacks %q:\n%s", want, list)
-				}
-			}
-			if out, err := n.run("logs", "deploy/"+naming.ProxyDeploymentName(name), "-c", naming.ProxyContainer); err != nil || !strings.Contains(out, "listening") {
-				t.Errorf("kubectl logs -c %s: %v\n%s", naming.ProxyContainer, err, out)
-			}
-			if out, err := n.run("logs", name+"-0", "-c", naming.MCPContainer); err != nil {
-				t.Errorf("kubectl logs %s-0 -c %s: %v\n%s", name, naming.MCPContainer, err, out)
-			}
-
-			base := n.portForward("service/"+naming.ProxyServiceName(name), 8080)
-			eventually(t, 30*time.Second, func() string {
-				if h := health(base); h != "healthy" {
-					return "/health: " + h
-				}
-				return ""
-			})
-			endpoint := base + "/mcp"
-			if transport == "sse" {
-				endpoint = base + "/sse"
-			}
-			tools, err := switchboard("mcp", "list", "tools", "--server", endpoint)
-			if err != nil || !strings.Contains(tools, "echo") || !strings.Contains(tools, "whoami") {
-				t.Fatalf("switchboard mcp list tools: %v\n%s", err, tools)
-			}
-			sum, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "add", "--args", `{"a":2,"b":3}`)
-			if err != nil || strings.TrimSpace(sum) != "5" {
-				t.Errorf("switchboard mcp call-tool add 2 3: %q %v", sum, err)
-			}
-			who, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "whoami")
-			if err != nil || strings.TrimSpace(who) != name+"-0" {
-				t.Errorf("whoami answered %q (%v); want the backend pod %s-0", who, err, name)
-			}
+			checkObjects(t, n, name, transport)
+			checkTroubleshooting(t, n, name)
+			checkMCP(t, n, name, transport)
 		})
+	}
+}
+
+// checkObjects finds the objects the seed documents, with its selectors.
+func checkObjects(t *testing.T, n *ns, name, transport string) {
+	t.Helper()
+	sel := naming.LabelInstance + "=" + name
+	pods := n.must("get", "pods", "-l", sel, "-o", `jsonpath={range .items[*]}{.metadata.name}:{range .spec.containers[*]}{.name},{end};{end}`)
+	if !strings.Contains(pods, naming.ProxyContainer+",") || !strings.Contains(pods, naming.MCPContainer+",") {
+		t.Errorf("pods of %s: %s; want containers %q and %q", name, pods, naming.ProxyContainer, naming.MCPContainer)
+	}
+	objects := []string{
+		"deployment/" + naming.ProxyDeploymentName(name),
+		"statefulset/" + naming.BackendStatefulSetName(name),
+		"service/" + naming.ProxyServiceName(name),
+		"serviceaccount/" + naming.ProxyServiceAccountName(name),
+		"serviceaccount/" + naming.MCPServiceAccountName(name),
+		"role/" + naming.ProxyServiceAccountName(name),
+		"rolebinding/" + naming.ProxyServiceAccountName(name),
+	}
+	if transport != "stdio" { // a stdio server has no port to serve
+		objects = append(objects, "service/"+naming.HeadlessServiceName(name))
+	} else if _, err := n.run("get", "service/"+naming.HeadlessServiceName(name)); err == nil {
+		t.Errorf("a stdio server got a headless Service")
+	}
+	for _, obj := range objects {
+		if out, err := n.run("get", obj, "-o", "jsonpath={.metadata.labels."+strings.ReplaceAll(naming.LabelInstance, ".", `\.`)+"}"); err != nil || out != name {
+			t.Errorf("%s: %q %v; want it labelled %s", obj, out, err, sel)
+		}
+	}
+	for _, kind := range []string{"services", "endpoints"} {
+		if out := n.must("get", kind, "-l", sel); !strings.Contains(out, naming.ProxyServiceName(name)) {
+			t.Errorf("kubectl get %s -l %s:\n%s", kind, sel, out)
+		}
+	}
+}
+
+// checkTroubleshooting runs the seed's troubleshooting commands.
+func checkTroubleshooting(t *testing.T, n *ns, name string) {
+	t.Helper()
+	list := n.must("get", "mcpservers")
+	for _, want := range []string{"STATUS", "URL", "AGE", "Ready", "http://" + naming.ProxyServiceName(name) + "." + n.name + ".svc.cluster.local:8080/"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("kubectl get mcpservers lacks %q:\n%s", want, list)
+		}
+	}
+	if out, err := n.run("logs", "deploy/"+naming.ProxyDeploymentName(name), "-c", naming.ProxyContainer); err != nil || !strings.Contains(out, "listening") {
+		t.Errorf("kubectl logs -c %s: %v\n%s", naming.ProxyContainer, err, out)
+	}
+	if out, err := n.run("logs", name+"-0", "-c", naming.MCPContainer); err != nil {
+		t.Errorf("kubectl logs %s-0 -c %s: %v\n%s", name, naming.MCPContainer, err, out)
+	}
+}
+
+// checkMCP reaches the server as the seed says: port-forward the proxy
+// Service, /health, then the CLI lists the tools and calls two.
+func checkMCP(t *testing.T, n *ns, name, transport string) {
+	t.Helper()
+	base := n.portForward("service/"+naming.ProxyServiceName(name), 8080)
+	eventually(t, 30*time.Second, func() string {
+		if h := health(base); h != "healthy" {
+			return "/health: " + h
+		}
+		return ""
+	})
+	endpoint := base + "/mcp"
+	if transport == "sse" {
+		endpoint = base + "/sse"
+	}
+	tools, err := switchboard("mcp", "list", "tools", "--server", endpoint)
+	if err != nil || !strings.Contains(tools, "echo") || !strings.Contains(tools, "whoami") {
+		t.Fatalf("switchboard mcp list tools: %v\n%s", err, tools)
+	}
+	sum, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "add", "--args", `{"a":2,"b":3}`)
+	if err != nil || strings.TrimSpace(sum) != "5" {
+		t.Errorf("switchboard mcp call-tool add 2 3: %q %v", sum, err)
+	}
+	who, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "whoami")
+	if err != nil || strings.TrimSpace(who) != name+"-0" {
+		t.Errorf("whoami answered %q (%v); want the backend pod %s-0", who, err, name)
 	}
 }

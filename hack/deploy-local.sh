@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs Switchboard into the cluster $KUBECONFIG names, the way a user
+# would, from what this checkout builds: the images (make images, loaded
+# into the node), cert-manager (make cert-manager), then the CRDs and the
+# operator from config/default (kustomize) in namespace toolhive-system, and
+# waits until the operator's webhook admits an MCPServer.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=versions.env
+. hack/versions.env
+: "${KUBECONFIG:?KUBECONFIG must name the cluster}"
+export KUBECONFIG
+log() { printf '[deploy %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+kubectl() { "bin/k8s/v$K8S_VERSION/kubectl" "$@"; }
+
+log "cert-manager binaries and manifest"
+make --no-print-directory cert-manager >/dev/null
+log "images"
+hack/images.sh
+log "cert-manager"
+hack/install-cert-manager.sh
+log "CRDs and operator (kubectl apply -k config/default)"
+kubectl apply --server-side --force-conflicts -k config/default >/dev/null
+kubectl -n toolhive-system rollout status deployment/toolhive-operator-controller-manager --timeout=300s
+# The webhook answers once cert-manager has issued its certificate and
+# injected the CA: a server-side dry run of an MCPServer proves it.
+probe='{"apiVersion":"toolhive.stacklok.dev/v1beta1","kind":"MCPServer","metadata":{"name":"webhook-probe","namespace":"default"},"spec":{"image":"x"}}'
+for i in $(seq 1 90); do
+  if out=$(kubectl apply --dry-run=server -f - <<<"$probe" 2>&1); then break; fi
+  [ "$i" = 90 ] && { log "the operator's webhook never admitted an MCPServer: $out"; exit 1; }
+  sleep 2
+done
+log "operator ready"
