@@ -11,6 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${K8S_BIN_DIR:-$root/bin/k8s/v$K8S_VERSION}
 D=${CLUSTER_DIR:-$root/bin/cluster}
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+if [ "${CLUSTER:-local}" = kind ]; then
+  kind delete cluster --name switchboard && rm -rf "$D"
+  exit 0
+fi
 [ -d "$D" ] || { log "no cluster state in $D: nothing to stop"; exit 0; }
 
 stop() { # name

@@ -34,6 +34,16 @@ running() { [ -f "$D/pid/$1" ] && kill -0 "$(cat "$D/pid/$1")" 2>/dev/null; }
 export KUBECONFIG=$D/kubeconfig
 kubectl() { "$BIN/kubectl" "$@"; }
 
+if [ "${CLUSTER:-local}" = kind ]; then
+  # Where kind and a Docker engine exist: a kind cluster instead, same
+  # kubeconfig path; `CLUSTER=kind make images` loads the images into it.
+  mkdir -p "$D"
+  kind get clusters 2>/dev/null | grep -qx switchboard ||
+    kind create cluster --name switchboard --image "kindest/node:v$K8S_VERSION" --kubeconfig "$KUBECONFIG"
+  kind get kubeconfig --name switchboard > "$KUBECONFIG"
+  log "up (kind): export KUBECONFIG=$KUBECONFIG"
+  exit 0
+fi
 [ "$(id -u)" = 0 ] || die "run as root: kubelet, containerd and the CNI plugins need it"
 for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd; do
   [ -x "$BIN/$c" ] || NEED_BUILD=1
