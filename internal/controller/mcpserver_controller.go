@@ -151,10 +151,21 @@ func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta
 	}
 	r.recorded.Store(s.UID, key)
 	kind := corev1.EventTypeNormal
-	if next.Phase == v1beta1.PhaseFailed || now == v1beta1.ReasonSecretMissing || now == v1beta1.ReasonConfigRefMissing {
+	if warns(next.Phase, now) {
 		kind = corev1.EventTypeWarning
 	}
 	r.Recorder.Eventf(s, nil, kind, now, string(next.Phase), "%s: %s", next.Phase, next.Message)
+}
+
+// warns tells the transitions a user has to act on (a Warning event) from
+// the ones that pass by themselves: some of the first are only Pending.
+func warns(phase v1beta1.MCPServerPhase, reason string) bool {
+	switch reason {
+	case v1beta1.ReasonSecretMissing, v1beta1.ReasonSecretKeyMissing, v1beta1.ReasonConfigRefMissing,
+		v1beta1.ReasonContainerConfigError, v1beta1.ReasonUnschedulable:
+		return true
+	}
+	return phase == v1beta1.PhaseFailed
 }
 
 // recordStorageWarning emits a Warning event when SessionStorageWarning

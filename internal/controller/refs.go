@@ -27,7 +27,10 @@ type resolvedRefs struct {
 	backendSecretsHash string
 	proxySecretsHash   string
 	missingSecrets     []string
-	missingConfigs     []string
+	// secretAbsent is true when a referenced Secret itself is missing, not
+	// just a key of one that exists.
+	secretAbsent   bool
+	missingConfigs []string
 }
 
 // refResolver reads referenced objects straight from the API server, so the
@@ -40,11 +43,9 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 	var out resolvedRefs
 	backend := sha256.New()
 	for _, ref := range s.Spec.Secrets {
-		missing, err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, backend)
-		if err != nil {
+		if err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, backend, &out); err != nil {
 			return out, err
 		}
-		out.missingSecrets = appendIf(out.missingSecrets, missing)
 	}
 	if len(s.Spec.Secrets) > 0 {
 		out.backendSecretsHash = shortHash(backend.Sum(nil))
@@ -52,11 +53,9 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 	if s.Spec.UsesRedis() && s.Spec.SessionStorage.PasswordRef != nil {
 		ref := s.Spec.SessionStorage.PasswordRef
 		proxy := sha256.New()
-		missing, err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, proxy)
-		if err != nil {
+		if err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, proxy, &out); err != nil {
 			return out, err
 		}
-		out.missingSecrets = appendIf(out.missingSecrets, missing)
 		out.proxySecretsHash = shortHash(proxy.Sum(nil))
 	}
 
@@ -86,25 +85,37 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 	return out, nil
 }
 
-// secretValue feeds the key's value into h and describes what is missing, if
-// anything.
-func (r refResolver) secretValue(ctx context.Context, ns, name, key string, h io.Writer) (string, error) {
+// secretValue feeds the key's value into h, or records in out what is
+// missing.
+func (r refResolver) secretValue(ctx context.Context, ns, name, key string, h io.Writer, out *resolvedRefs) error {
 	var sec corev1.Secret
 	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &sec)
 	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("Secret %q", name), nil
+		out.missingSecrets = append(out.missingSecrets, fmt.Sprintf("Secret %q", name))
+		out.secretAbsent = true
+		return nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("get Secret %s: %w", name, err)
+		return fmt.Errorf("get Secret %s: %w", name, err)
 	}
 	v, ok := sec.Data[key]
 	if !ok {
-		return fmt.Sprintf("key %q in Secret %q", key, name), nil
+		out.missingSecrets = append(out.missingSecrets, fmt.Sprintf("key %q in Secret %q", key, name))
+		return nil
 	}
 	for _, b := range [][]byte{[]byte(name), {0}, []byte(key), {0}, v, {0}} {
 		_, _ = h.Write(b)
 	}
-	return "", nil
+	return nil
+}
+
+// secretReason is the reason for what is missing: SecretNotFound when a
+// whole Secret is, SecretKeyNotFound when only keys of existing ones are.
+func (r resolvedRefs) secretReason() string {
+	if r.secretAbsent {
+		return v1beta1.ReasonSecretMissing
+	}
+	return v1beta1.ReasonSecretKeyMissing
 }
 
 func (r refResolver) configMapKey(ctx context.Context, ns, name, key string) (string, error) {

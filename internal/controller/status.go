@@ -62,7 +62,7 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 		set(v1beta1.ConditionPodTemplateValid, true, v1beta1.ReasonPodTemplateValid, "spec.podTemplateSpec is usable")
 	}
 	if len(o.refs.missingSecrets) > 0 {
-		set(v1beta1.ConditionSecretsResolved, false, v1beta1.ReasonSecretMissing, missingMessage(o.refs.missingSecrets))
+		set(v1beta1.ConditionSecretsResolved, false, o.refs.secretReason(), missingMessage(o.refs.missingSecrets))
 	} else {
 		set(v1beta1.ConditionSecretsResolved, true, v1beta1.ReasonSecretsFound, "every referenced Secret key exists")
 	}
@@ -108,7 +108,7 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 		}
 	}
 	if len(o.refs.missingSecrets) > 0 {
-		return verdict{v1beta1.PhasePending, v1beta1.ReasonSecretMissing, missingMessage(o.refs.missingSecrets)}
+		return verdict{v1beta1.PhasePending, o.refs.secretReason(), missingMessage(o.refs.missingSecrets)}
 	}
 	if len(o.refs.missingConfigs) > 0 {
 		return verdict{v1beta1.PhasePending, v1beta1.ReasonConfigRefMissing, missingMessage(o.refs.missingConfigs)}
@@ -164,8 +164,16 @@ func podProblem(pods []corev1.Pod, secretsMissing bool) (verdict, bool) {
 
 func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, secretsMissing bool) (verdict, bool) {
 	where := fmt.Sprintf("%s, container %s", what, cs.Name)
-	if t := cs.State.Terminated; t != nil && t.Reason == "OOMKilled" {
-		return oomVerdict(where, p, cs.Name), true
+	if t := cs.State.Terminated; t != nil {
+		if t.Reason == "OOMKilled" {
+			return oomVerdict(where, p, cs.Name), true
+		}
+		// Between two restarts a real kubelet reports the exit itself for
+		// most of the back-off and CrashLoopBackOff only now and then. An
+		// init container that completed is the one exit that is fine.
+		if t.ExitCode != 0 || cs.RestartCount > 0 {
+			return crashVerdict(where, p, cs, t), true
+		}
 	}
 	w := cs.State.Waiting
 	if w == nil {
@@ -180,14 +188,8 @@ func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, sec
 		if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" {
 			return oomVerdict(where, p, cs.Name), true
 		}
-		exit := ""
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			exit = fmt.Sprintf(" with exit code %d", t.ExitCode)
-		}
-		return verdict{v1beta1.PhaseFailed, v1beta1.ReasonCrashLoop, fmt.Sprintf(
-			"%s keeps exiting%s (restarted %d times); see kubectl logs %s -c %s --previous, and check spec.args, spec.env and spec.secrets",
-			where, exit, cs.RestartCount, p.Name, cs.Name)}, true
-	case "CreateContainerConfigError", "CreateContainerError":
+		return crashVerdict(where, p, cs, cs.LastTerminationState.Terminated), true
+	case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
 		phase := v1beta1.PhaseFailed
 		if secretsMissing {
 			phase = v1beta1.PhasePending // it starts by itself once the Secret exists
@@ -195,6 +197,25 @@ func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, sec
 		return verdict{phase, v1beta1.ReasonContainerConfigError, fmt.Sprintf("%s cannot start: %s", where, w.Message)}, true
 	}
 	return verdict{}, false
+}
+
+// crashVerdict says how a container that keeps exiting last ended (nil
+// when unknown) and where its output is.
+func crashVerdict(where string, p *corev1.Pod, cs corev1.ContainerStatus, last *corev1.ContainerStateTerminated) verdict {
+	exit := ""
+	if last != nil {
+		exit = fmt.Sprintf(" with exit code %d", last.ExitCode)
+		if last.Message != "" {
+			exit += fmt.Sprintf(" (%s: %s)", last.Reason, last.Message)
+		}
+	}
+	previous := ""
+	if cs.RestartCount > 0 {
+		previous = " --previous"
+	}
+	return verdict{v1beta1.PhaseFailed, v1beta1.ReasonCrashLoop, fmt.Sprintf(
+		"%s keeps exiting%s (restarted %d times); see kubectl logs %s -c %s%s, and check spec.args, spec.env and spec.secrets",
+		where, exit, cs.RestartCount, p.Name, cs.Name, previous)}
 }
 
 func oomVerdict(where string, p *corev1.Pod, container string) verdict {

@@ -39,6 +39,15 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 	oom.Status.ContainerStatuses[0].LastTerminationState.Terminated.Reason = "OOMKilled"
 	oom.Spec.Containers = []corev1.Container{{Name: "mcp", Resources: corev1.ResourceRequirements{
 		Limits: corev1.ResourceList{"memory": resource.MustParse("128Mi")}}}}
+	exited := podWaiting("osv-0", "mcp", "mcp", "", "")
+	exited.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}
+	startError := podWaiting("osv-0", "mcp", "mcp", "CrashLoopBackOff", "back-off")
+	startError.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{
+		ExitCode: 128, Reason: "StartError", Message: "unable to set memory limit to 2097152 (current usage: 2756608)"}
+	initDone := podWaiting("osv-0", "mcp", "mcp", "", "")
+	initDone.Status.ContainerStatuses = nil
+	initDone.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
 	unschedulable := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "osv-0"}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available: 1 Insufficient memory."}}}}
 
@@ -63,6 +72,17 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		{"failed on a crash loop, saying where the logs are", newServer(), func(o *observation) {
 			o.pods = []corev1.Pod{podWaiting("osv-7d9f-abc", "proxy", "toolhive", "CrashLoopBackOff", "back-off")}
 		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "proxy pod osv-7d9f-abc, container toolhive keeps exiting with exit code 2 (restarted 4 times); see kubectl logs osv-7d9f-abc -c toolhive --previous"},
+		{"failed on a crash loop between restarts, when the kubelet shows the exit itself", newServer(), func(o *observation) {
+			o.backend.Status.ReadyReplicas = 0
+			o.pods = []corev1.Pod{exited}
+		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "backend pod osv-0, container mcp keeps exiting with exit code 1 (restarted 4 times); see kubectl logs osv-0 -c mcp --previous"},
+		{"failed on a crash loop, with what the runtime said when it could not start", newServer(), func(o *observation) { o.pods = []corev1.Pod{startError} },
+			v1beta1.PhaseFailed, "CrashLoopBackOff", "keeps exiting with exit code 128 (StartError: unable to set memory limit to 2097152 (current usage: 2756608))"},
+		{"failed when the runtime cannot start the container", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{podWaiting("osv-0", "mcp", "mcp", "RunContainerError", `exec: "osv": executable file not found in $PATH`)}
+		}, v1beta1.PhaseFailed, "ContainerConfigError", `backend pod osv-0, container mcp cannot start: exec: "osv": executable file not found in $PATH`},
+		{"an init container that completed is no problem", newServer(), func(o *observation) { o.pods = []corev1.Pod{initDone} },
+			v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
 		{"failed on an OOM kill, saying which limit to raise", newServer(), func(o *observation) { o.pods = []corev1.Pod{oom} },
 			v1beta1.PhaseFailed, "OOMKilled", "backend pod osv-0, container mcp was OOMKilled: it used more than its memory limit of 128Mi; raise resources.limits.memory of the mcp container in spec.podTemplateSpec"},
 		{"pending on a missing secret even while the pod cannot start", newServer(), func(o *observation) {
@@ -70,9 +90,13 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 			o.pods = []corev1.Pod{podWaiting("osv-0", "mcp", "mcp", "CreateContainerConfigError", `secret "github-token" not found`)}
 		}, v1beta1.PhasePending, "ContainerConfigError", `backend pod osv-0, container mcp cannot start: secret "github-token" not found`},
 		{"pending on a missing secret before any pod exists", newServer(), func(o *observation) {
+			o.refs.missingSecrets, o.refs.secretAbsent = []string{`Secret "github-token"`}, true
+			o.backend = nil
+		}, v1beta1.PhasePending, "SecretNotFound", `waiting for Secret "github-token" in the MCPServer's namespace`},
+		{"pending on a missing key of a secret that exists", newServer(), func(o *observation) {
 			o.refs.missingSecrets = []string{`key "token" in Secret "github-token"`}
 			o.backend = nil
-		}, v1beta1.PhasePending, "SecretNotFound", `waiting for key "token" in Secret "github-token" in the MCPServer's namespace`},
+		}, v1beta1.PhasePending, "SecretKeyNotFound", `waiting for key "token" in Secret "github-token" in the MCPServer's namespace`},
 		{"pending on a missing tool config", newServer(), func(o *observation) {
 			o.refs.missingConfigs = []string{`MCPToolConfig "filters" (spec.toolConfigRef)`}
 		}, v1beta1.PhasePending, "ConfigRefNotFound", `waiting for MCPToolConfig "filters" (spec.toolConfigRef)`},
@@ -171,4 +195,49 @@ func conditionOf(st v1beta1.MCPServerStatus, t string) metav1.Condition {
 		}
 	}
 	return metav1.Condition{}
+}
+
+func TestSecretsResolvedReasonTellsSecretFromKey(t *testing.T) {
+	tests := []struct {
+		name string
+		refs resolvedRefs
+		want string
+	}{
+		{"a missing Secret", resolvedRefs{missingSecrets: []string{`Secret "a"`}, secretAbsent: true}, "SecretNotFound"},
+		{"only a missing key of a Secret that exists", resolvedRefs{missingSecrets: []string{`key "k" in Secret "a"`}}, "SecretKeyNotFound"},
+		{"a missing Secret and a missing key", resolvedRefs{missingSecrets: []string{`key "k" in Secret "a"`, `Secret "b"`}, secretAbsent: true}, "SecretNotFound"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := readyWorkloads()
+			o.refs = tt.refs
+			c := conditionOf(computeStatus(newServer(), o), v1beta1.ConditionSecretsResolved)
+			if c.Status != metav1.ConditionFalse || c.Reason != tt.want {
+				t.Errorf("SecretsResolved = %s %s (%s); want False %s", c.Status, c.Reason, c.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestWhatAUserMustFixIsAWarningEvent(t *testing.T) {
+	tests := []struct {
+		name   string
+		phase  v1beta1.MCPServerPhase
+		reason string
+		want   bool
+	}{
+		{"any failure", v1beta1.PhaseFailed, v1beta1.ReasonCrashLoop, true},
+		{"a pod that cannot start for a missing key, though only Pending", v1beta1.PhasePending, v1beta1.ReasonContainerConfigError, true},
+		{"a missing key before the pod exists", v1beta1.PhasePending, v1beta1.ReasonSecretKeyMissing, true},
+		{"a pod no node fits", v1beta1.PhasePending, v1beta1.ReasonUnschedulable, true},
+		{"waiting for the backend to start", v1beta1.PhasePending, v1beta1.ReasonBackendNotReady, false},
+		{"ready", v1beta1.PhaseReady, v1beta1.ReasonReady, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := warns(tt.phase, tt.reason); got != tt.want {
+				t.Errorf("warns(%s, %s) = %v, want %v", tt.phase, tt.reason, got, tt.want)
+			}
+		})
+	}
 }
