@@ -22,12 +22,12 @@ help: ## Show the targets.
 ##@ Development
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs, RBAC and webhook configurations, and the Helm chart from config/default.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/gen-chart
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/...;./internal/...;./cmd/..."
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files are out of date.
@@ -62,8 +62,15 @@ helm: ## Build the helm CLI from the Go module proxy into bin/helm (for the char
 	hack/install-helm.sh
 
 .PHONY: test
-test: verify-generated vet lint envtest-assets peers redis helm ## Generated files, vet, lint, unit, envtest and peer suites (all tests).
+test: test-unit test-e2e ## All tests: generated files, vet, lint, unit, envtest, MCP peers, then e2e on the local cluster.
+
+.PHONY: test-unit
+test-unit: verify-generated vet lint envtest-assets peers redis helm ## Everything but e2e: generated files, vet, lint, unit, envtest and peer suites.
 	go test ./... -count=1
+
+.PHONY: test-e2e
+test-e2e: redis ## e2e on the cluster $$KUBECONFIG names; without one, on the local cluster, started (and stopped) for the run.
+	hack/e2e.sh
 
 ##@ Build
 .PHONY: build
@@ -73,6 +80,10 @@ build: ## Build the manager, proxy and switchboard binaries into bin/.
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster $KUBECONFIG names (webhooks off).
 	go run ./cmd/manager --enable-webhooks=false
+
+.PHONY: quickstart
+quickstart: ## README command 1: local cluster, cert-manager, operator, the osv example Ready, its tools listed.
+	hack/quickstart.sh
 
 .PHONY: demo
 demo: envtest-assets ## Local demo: API server + operator + webhooks, apply samples, show the result.
@@ -90,6 +101,11 @@ cluster-down: ## Stop the local cluster and remove its processes, mounts, bridge
 .PHONY: images
 images: ## Build the operator, proxy, test MCP server and pause images (no Docker) and load them into the local cluster.
 	hack/images.sh
+
+.PHONY: cert-manager
+cert-manager: ## Build cert-manager (controller, webhook, cainjector) and render its install manifest into bin/cert-manager/v$(CERT_MANAGER_VERSION).
+	hack/build-cert-manager.sh >/dev/null
+	hack/cert-manager-manifests.sh >/dev/null
 
 ##@ Deployment
 .PHONY: install

@@ -14,18 +14,8 @@ components=("$@")
 
 log() { printf '[build-k8s %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Prints a line every 30s while a long build runs so CI and users see progress.
-with_progress() {
-  local what=$1; shift
-  local start=$SECONDS
-  ( while sleep 30; do log "still building $what ($((SECONDS - start))s)"; done ) &
-  local ticker=$!
-  local rc=0
-  "$@" || rc=$?
-  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
-  [ $rc -eq 0 ] && log "built $what in $((SECONDS - start))s"
-  return $rc
-}
+# shellcheck source=progress.sh
+. "$root/hack/progress.sh"
 
 k8s=()
 for c in "${components[@]}"; do

@@ -32,6 +32,18 @@ for spec in "${images[@]}"; do
   log "built $IMAGE_REPO/$name:$IMAGE_TAG ($OUT/$name.tar)"
 done
 
+# cert-manager, when make cert-manager has built it: the binaries at the
+# paths upstream's images use, run as non-root.
+cm=bin/cert-manager/v$CERT_MANAGER_VERSION
+if [ -x "$cm/controller" ]; then
+  for b in controller webhook cainjector; do
+    bin/imagebuild --tag "switchboard.local/cert-manager-$b:v$CERT_MANAGER_VERSION" --out "$OUT/cert-manager-$b.tar" \
+      --file "$cm/$b:/app/cmd/$b/$b" --entrypoint "/app/cmd/$b/$b" --user 65532:65532
+    images+=("cert-manager-$b")
+  done
+  log "built the cert-manager images (v$CERT_MANAGER_VERSION)"
+fi
+
 [ "${1:-}" = --no-load ] && exit 0
 if [ "${CLUSTER:-local}" = kind ]; then
   for spec in "${images[@]}"; do kind load image-archive "$OUT/${spec%%:*}.tar"; done
