@@ -199,32 +199,15 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	c := &o.contextOptions
-	c.Kubeconfig, c.KubernetesAPIQPS, c.KubernetesAPIBurst = o.kubeconfig, o.qps, o.burst
-	c.EnableGatewayAPI = o.enableGatewayAPI
-	c.DNS01Nameservers = o.dns01RecursiveNSs
-	if len(c.DNS01Nameservers) == 0 {
-		c.DNS01Nameservers = dnsutil.RecursiveNameservers
-	}
-	for _, q := range []struct {
-		flag, value string
-		into        *resource.Quantity
-	}{
-		{"acme-http01-solver-resource-request-cpu", o.solverCPURequest, &c.HTTP01SolverResourceRequestCPU},
-		{"acme-http01-solver-resource-request-memory", o.solverMemRequest, &c.HTTP01SolverResourceRequestMemory},
-		{"acme-http01-solver-resource-limits-cpu", o.solverCPULimit, &c.HTTP01SolverResourceLimitsCPU},
-		{"acme-http01-solver-resource-limits-memory", o.solverMemLimit, &c.HTTP01SolverResourceLimitsMemory},
-	} {
-		if *q.into, err = resource.ParseQuantity(q.value); err != nil {
-			return fmt.Errorf("--%s: %w", q.flag, err)
-		}
+	if err := completeContextOptions(o); err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
 
-	factory, err := controllerpkg.NewContextFactory(ctx, *c)
+	factory, err := controllerpkg.NewContextFactory(ctx, o.contextOptions)
 	if err != nil {
 		return err
 	}
@@ -234,73 +217,18 @@ func run(ctx context.Context, o *options) error {
 	}
 	log.Info("enabled controllers", "controllers", sets.List(enabled))
 
-	metricsLn, err := net.Listen("tcp", o.metricsAddress)
+	healthzServer, err := serve(ctx, g, o, base)
 	if err != nil {
-		return fmt.Errorf("metrics listener: %w", err)
+		return err
 	}
-	metricsServer := base.Metrics.NewServer(metricsLn)
-	g.Go(func() error {
-		if err := metricsServer.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		shutdown, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer done()
-		return metricsServer.Shutdown(shutdown)
-	})
-	healthzLn, err := net.Listen("tcp", o.healthzAddress)
-	if err != nil {
-		return fmt.Errorf("healthz listener: %w", err)
-	}
-	healthzServer := healthz.NewServer(o.healthzTimeout)
-	g.Go(func() error { return healthzServer.Start(ctx, healthzLn) })
-
 	elected := make(chan struct{})
 	if o.leaderElection.Enabled {
-		leCtx, err := factory.Build("leader-election")
-		if err != nil {
+		if err := electLeader(ctx, g, o, factory, healthzServer, elected); err != nil {
 			return err
 		}
-		id, err := os.Hostname()
-		if err != nil {
-			return err
-		}
-		lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderElection.Namespace, "cert-manager-controller",
-			leCtx.Client.CoreV1(), leCtx.Client.CoordinationV1(),
-			resourcelock.ResourceLockConfig{Identity: id + "-external-cert-manager-controller", EventRecorder: leCtx.Recorder})
-		if err != nil {
-			return err
-		}
-		lost := errors.New("leader election lost")
-		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   o.leaderElection.LeaseDuration,
-			RenewDeadline:   o.leaderElection.RenewDeadline,
-			RetryPeriod:     o.leaderElection.RetryPeriod,
-			ReleaseOnCancel: true,
-			WatchDog:        healthzServer.LeaderHealthzAdaptor,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(context.Context) { close(elected) },
-				OnStoppedLeading: func() {},
-			},
-		})
-		if err != nil {
-			return err
-		}
-		g.Go(func() error {
-			le.Run(ctx)
-			if ctx.Err() == nil {
-				return lost
-			}
-			return nil
-		})
 	} else {
 		close(elected)
 	}
-
 	select {
 	case <-ctx.Done():
 		return g.Wait()
@@ -338,4 +266,100 @@ func run(ctx context.Context, o *options) error {
 		base.GWShared.Shutdown()
 	}
 	return err
+}
+
+// completeContextOptions fills in what the flags give only indirectly.
+func completeContextOptions(o *options) error {
+	c := &o.contextOptions
+	c.Kubeconfig, c.KubernetesAPIQPS, c.KubernetesAPIBurst = o.kubeconfig, o.qps, o.burst
+	c.EnableGatewayAPI = o.enableGatewayAPI
+	c.DNS01Nameservers = o.dns01RecursiveNSs
+	if len(c.DNS01Nameservers) == 0 {
+		c.DNS01Nameservers = dnsutil.RecursiveNameservers
+	}
+	for _, q := range []struct {
+		flag, value string
+		into        *resource.Quantity
+	}{
+		{"acme-http01-solver-resource-request-cpu", o.solverCPURequest, &c.HTTP01SolverResourceRequestCPU},
+		{"acme-http01-solver-resource-request-memory", o.solverMemRequest, &c.HTTP01SolverResourceRequestMemory},
+		{"acme-http01-solver-resource-limits-cpu", o.solverCPULimit, &c.HTTP01SolverResourceLimitsCPU},
+		{"acme-http01-solver-resource-limits-memory", o.solverMemLimit, &c.HTTP01SolverResourceLimitsMemory},
+	} {
+		var err error
+		if *q.into, err = resource.ParseQuantity(q.value); err != nil {
+			return fmt.Errorf("--%s: %w", q.flag, err)
+		}
+	}
+	return nil
+}
+
+// serve starts the metrics and /livez servers in g until ctx ends.
+func serve(ctx context.Context, g *errgroup.Group, o *options, base *controllerpkg.Context) (*healthz.Server, error) {
+	metricsLn, err := net.Listen("tcp", o.metricsAddress)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	metricsServer := base.Metrics.NewServer(metricsLn)
+	g.Go(func() error {
+		if err := metricsServer.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdown, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer done()
+		return metricsServer.Shutdown(shutdown)
+	})
+	healthzLn, err := net.Listen("tcp", o.healthzAddress)
+	if err != nil {
+		return nil, fmt.Errorf("healthz listener: %w", err)
+	}
+	healthzServer := healthz.NewServer(o.healthzTimeout)
+	g.Go(func() error { return healthzServer.Start(ctx, healthzLn) })
+	return healthzServer, nil
+}
+
+// electLeader runs leader election for the Lease cert-manager-controller in g
+// and closes elected once this process leads; losing the lease fails g.
+func electLeader(ctx context.Context, g *errgroup.Group, o *options, factory *controllerpkg.ContextFactory, healthzServer *healthz.Server, elected chan struct{}) error {
+	leCtx, err := factory.Build("leader-election")
+	if err != nil {
+		return err
+	}
+	id, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderElection.Namespace, "cert-manager-controller",
+		leCtx.Client.CoreV1(), leCtx.Client.CoordinationV1(),
+		resourcelock.ResourceLockConfig{Identity: id + "-external-cert-manager-controller", EventRecorder: leCtx.Recorder})
+	if err != nil {
+		return err
+	}
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   o.leaderElection.LeaseDuration,
+		RenewDeadline:   o.leaderElection.RenewDeadline,
+		RetryPeriod:     o.leaderElection.RetryPeriod,
+		ReleaseOnCancel: true,
+		WatchDog:        healthzServer.LeaderHealthzAdaptor,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(context.Context) { close(elected) },
+			OnStoppedLeading: func() {},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	g.Go(func() error {
+		le.Run(ctx)
+		if ctx.Err() == nil {
+			return errors.New("leader election lost")
+		}
+		return nil
+	})
+	return nil
 }
