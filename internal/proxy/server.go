@@ -100,12 +100,25 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	top := http.NewServeMux()
 	top.Handle("/", localOnly(mux))
 	mux = top
+	// While draining, every answer says "Connection: close": clients
+	// reconnect, and a Service sends the new connection to a ready pod,
+	// instead of reusing one that Shutdown may close under their next
+	// request. (SetKeepAlivesEnabled(false) would instead close idle
+	// connections at once, racing requests already on their way.)
+	closing := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc(proxyconfig.HealthPath, s.health)
 	mux.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(proxyconfig.MetricsPath, s.metrics.handler())
 	// Slow clients: headers within 10 s, a whole request body within 60 s.
 	// No write timeout: response streams are long-lived by design.
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	s.http = &http.Server{Handler: closing(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
 	addr := net.JoinHostPort(o.BindAddress, fmt.Sprint(o.Port))
 	if s.listener, err = net.Listen("tcp", addr); err != nil {
@@ -202,10 +215,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.sessions(), "inflight", s.inflight())
 	s.draining.Store(true)
 	close(s.drainCh)
-	// Answers now say "Connection: close": clients reconnect, and a Service
-	// sends the new connection to a ready pod, instead of reusing one that
-	// Shutdown may close under their next request.
-	s.http.SetKeepAlivesEnabled(false)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
 	defer cancel()
 	// Keep serving with readiness off for the drain delay, while Services

@@ -327,7 +327,14 @@ func (f *scaling) killBackendMidRun(outer, t *testing.T) {
 					if !errors.Is(err, mcp.ErrSessionMissing) && !errors.Is(err, mcp.ErrConnectionClosed) {
 						t.Logf("call on the killed backend: %v", err)
 					}
+					// Until every proxy has seen the backend go (its probe
+					// runs each second), a new session may be sent there
+					// and get 503 with Retry-After: 1; the client retries.
 					again, err := f.connect(outer, f.alt)
+					for try := 0; err != nil && strings.Contains(err.Error(), "Service Unavailable") && try < 3; try++ {
+						time.Sleep(time.Second)
+						again, err = f.connect(outer, f.alt)
+					}
 					if err != nil {
 						t.Errorf("re-initializing after the backend was killed: %v", err)
 						return
