@@ -22,16 +22,7 @@ func TestOwnedObjectsComeBackAndGoWithTheServer(t *testing.T) {
 	n.mustApply(manifest(name, "streamable-http"))
 	n.waitReady(name)
 
-	for _, obj := range []string{
-		"deployment/" + naming.ProxyDeploymentName(name),
-		"service/" + naming.ProxyServiceName(name),
-		"role/" + naming.ProxyServiceAccountName(name),
-		"rolebinding/" + naming.ProxyServiceAccountName(name),
-		"serviceaccount/" + naming.ProxyServiceAccountName(name),
-		"statefulset/" + naming.BackendStatefulSetName(name),
-		"service/" + naming.HeadlessServiceName(name),
-		"serviceaccount/" + naming.MCPServiceAccountName(name),
-	} {
+	for _, obj := range ownedObjects(name, "streamable-http") {
 		t.Run("deleted "+strings.Replace(obj, "/", " ", 1), func(t *testing.T) {
 			before := n.uidOf(obj)
 			if before == "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/naming"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 )
 
 // podGateway is the pod bridge's address on this host (hack/cluster-up.sh):
@@ -50,20 +51,6 @@ func startHostRedis(t *testing.T) string {
 		return ""
 	})
 	return addr
-}
-
-// alternating sends each request of a client to the next of hosts: one
-// MCP session through every proxy replica.
-type alternating struct {
-	hosts []string
-	n     atomic.Int64
-}
-
-func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
-	out := r.Clone(r.Context())
-	out.URL.Host = a.hosts[int(a.n.Add(1))%len(a.hosts)]
-	out.Host = ""
-	return http.DefaultTransport.RoundTrip(out)
 }
 
 // connectVia opens a session whose client does not re-open a stream that
@@ -132,7 +119,7 @@ func TestScaledServerWithRedis(t *testing.T) {
 type scaledSession struct {
 	cs  *mcp.ClientSession
 	pod string
-	via *alternating
+	via *proxytest.Alternating
 }
 
 // checkStorageWarning: SessionStorageWarning only for replicas > 1 without
@@ -178,7 +165,7 @@ func spreadSessions(t *testing.T, n *ns, name string) []*scaledSession {
 		t.Fatalf("proxy pod IPs %v, want 2", proxyPods)
 	}
 	hosts := []string{proxyPods[0] + ":8080", proxyPods[1] + ":8080"}
-	alt := &alternating{hosts: hosts}
+	alt := &proxytest.Alternating{Hosts: hosts}
 	endpoint := "http://" + hosts[0] + "/mcp"
 
 	sessions := make([]*scaledSession, 30)
@@ -215,7 +202,7 @@ func spreadSessions(t *testing.T, n *ns, name string) []*scaledSession {
 func deleteABackendPod(t *testing.T, n *ns, name string, sessions []*scaledSession) {
 	t.Helper()
 	alt := sessions[0].via
-	endpoint := "http://" + alt.hosts[0] + "/mcp"
+	endpoint := "http://" + alt.Hosts[0] + "/mcp"
 	gone := name + "-1"
 	n.must("delete", "pod", gone, "--wait=false")
 	eventually(t, 60*time.Second, func() string {

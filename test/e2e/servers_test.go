@@ -63,18 +63,8 @@ func checkObjects(t *testing.T, n *ns, name, transport string) {
 	if !strings.Contains(pods, naming.ProxyContainer+",") || !strings.Contains(pods, naming.MCPContainer+",") {
 		t.Errorf("pods of %s: %s; want containers %q and %q", name, pods, naming.ProxyContainer, naming.MCPContainer)
 	}
-	objects := []string{
-		"deployment/" + naming.ProxyDeploymentName(name),
-		"statefulset/" + naming.BackendStatefulSetName(name),
-		"service/" + naming.ProxyServiceName(name),
-		"serviceaccount/" + naming.ProxyServiceAccountName(name),
-		"serviceaccount/" + naming.MCPServiceAccountName(name),
-		"role/" + naming.ProxyServiceAccountName(name),
-		"rolebinding/" + naming.ProxyServiceAccountName(name),
-	}
-	if transport != "stdio" { // a stdio server has no port to serve
-		objects = append(objects, "service/"+naming.HeadlessServiceName(name))
-	} else if _, err := n.run("get", "service/"+naming.HeadlessServiceName(name)); err == nil {
+	objects := ownedObjects(name, transport)
+	if _, err := n.run("get", "service/"+naming.HeadlessServiceName(name)); transport == "stdio" && err == nil {
 		t.Errorf("a stdio server got a headless Service")
 	}
 	for _, obj := range objects {
@@ -87,6 +77,24 @@ func checkObjects(t *testing.T, n *ns, name, transport string) {
 			t.Errorf("kubectl get %s -l %s:\n%s", kind, sel, out)
 		}
 	}
+}
+
+// ownedObjects are the objects the operator makes for an MCPServer, as
+// kind/name; a stdio server has no port, so no headless Service.
+func ownedObjects(name, transport string) []string {
+	objects := []string{
+		"deployment/" + naming.ProxyDeploymentName(name),
+		"service/" + naming.ProxyServiceName(name),
+		"role/" + naming.ProxyServiceAccountName(name),
+		"rolebinding/" + naming.ProxyServiceAccountName(name),
+		"serviceaccount/" + naming.ProxyServiceAccountName(name),
+		"statefulset/" + naming.BackendStatefulSetName(name),
+		"serviceaccount/" + naming.MCPServiceAccountName(name),
+	}
+	if transport != "stdio" {
+		objects = append(objects, "service/"+naming.HeadlessServiceName(name))
+	}
+	return objects
 }
 
 // checkTroubleshooting runs the seed's troubleshooting commands.

@@ -122,20 +122,6 @@ func waitReady(t *testing.T, base string) {
 	}
 }
 
-// alternating sends each HTTP request of a client to the next proxy in
-// turn: one MCP session, every proxy replica.
-type alternating struct {
-	hosts []string
-	n     atomic.Int64
-}
-
-func (a *alternating) RoundTrip(r *http.Request) (*http.Response, error) {
-	out := r.Clone(r.Context())
-	out.URL.Host = a.hosts[int(a.n.Add(1))%len(a.hosts)]
-	out.Host = ""
-	return http.DefaultTransport.RoundTrip(out)
-}
-
 // session is one client session and what the test knows about it.
 type session struct {
 	cs      *mcp.ClientSession
@@ -221,7 +207,7 @@ type scaling struct {
 	backendURLs string // --backend-url
 	everything  []*os.Process
 	proxyProcs  []*process
-	alt         *alternating // calls alternate between the proxies
+	alt         *proxytest.Alternating // calls alternate between the proxies
 	sessions    []*session
 	perBackend  map[string]int
 }
@@ -247,7 +233,7 @@ func startScaling(t *testing.T) *scaling {
 	for _, p := range f.proxies {
 		f.proxyProcs = append(f.proxyProcs, startProxyProcess(t, p, f.backendURLs, f.rds.Addr))
 	}
-	f.alt = &alternating{hosts: f.proxies}
+	f.alt = &proxytest.Alternating{Hosts: f.proxies}
 	return f
 }
 
