@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"slices"
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,7 +94,7 @@ func mergeMCPContainer(c *corev1.Container, s *v1beta1.MCPServer) {
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: sec.Name}, Key: sec.Key},
 		}})
 	}
-	c.Env = mergeEnv(c.Env, own)
+	c.Env = mergeEnv(c.Env, append(transportEnv(s, c.Env, own), own...))
 
 	if s.Spec.Transport == v1beta1.TransportStdio {
 		// The proxy talks to the server over the attach API: keep stdin open
@@ -107,6 +110,22 @@ func mergeMCPContainer(c *corev1.Container, s *v1beta1.MCPServer) {
 		}
 	}
 	c.Ports = append(c.Ports, port)
+}
+
+// transportEnv tells the server how it is expected to serve, as ToolHive
+// does: MCP_TRANSPORT always, MCP_PORT and FASTMCP_PORT for the HTTP
+// transports (images such as osv-mcp and FastMCP servers read them). A
+// variable the user sets, in env, secrets or the pod template, wins.
+func transportEnv(s *v1beta1.MCPServer, user, own []corev1.EnvVar) []corev1.EnvVar {
+	env := []corev1.EnvVar{{Name: "MCP_TRANSPORT", Value: string(s.Spec.Transport)}}
+	if s.Spec.Transport != v1beta1.TransportStdio {
+		port := strconv.Itoa(int(s.Spec.MCPPort))
+		env = append(env, corev1.EnvVar{Name: "MCP_PORT", Value: port}, corev1.EnvVar{Name: "FASTMCP_PORT", Value: port})
+	}
+	return slices.DeleteFunc(env, func(e corev1.EnvVar) bool {
+		named := func(o corev1.EnvVar) bool { return o.Name == e.Name }
+		return slices.ContainsFunc(user, named) || slices.ContainsFunc(own, named)
+	})
 }
 
 // mergeEnv keeps the user's variables in order, replacing those the spec

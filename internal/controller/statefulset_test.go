@@ -37,6 +37,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 						Image: "ghcr.io/example/osv:1",
 						Args:  []string{"stdio"},
 						Env: []corev1.EnvVar{
+							{Name: "MCP_TRANSPORT", Value: "stdio"},
 							{Name: "LOG", Value: "info"},
 							{Name: "GITHUB_PERSONAL_ACCESS_TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 								LocalObjectReference: corev1.LocalObjectReference{Name: "github-token"}, Key: "token"}}},
@@ -95,7 +96,9 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 	}
 	wantMCP := corev1.Container{
 		Name: "mcp", Image: "ghcr.io/example/osv:1",
-		Env:          []corev1.EnvVar{{Name: "A", Value: "user"}, {Name: "LOG", Value: "spec"}, {Name: "B", Value: "spec"}},
+		Env: []corev1.EnvVar{{Name: "A", Value: "user"}, {Name: "LOG", Value: "spec"},
+			{Name: "MCP_TRANSPORT", Value: "streamable-http"}, {Name: "MCP_PORT", Value: "8080"}, {Name: "FASTMCP_PORT", Value: "8080"},
+			{Name: "B", Value: "spec"}},
 		Resources:    corev1.ResourceRequirements{Limits: corev1.ResourceList{"memory": resource.MustParse("512Mi")}},
 		VolumeMounts: []corev1.VolumeMount{{Name: "my-mcp-data", MountPath: "/projects/my-mcp-data", ReadOnly: true}},
 		Ports:        []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9100}, {Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
@@ -108,6 +111,38 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 	}
 	if userTemplate.Spec.Containers[1].Image != "ignored" {
 		t.Error("the builder changed the user's template in place")
+	}
+}
+
+// The transport variables ToolHive sets are defaults: whatever the user
+// names the same way, in the pod template, env or secrets, is kept.
+func TestTransportEnv(t *testing.T) {
+	tests := []struct {
+		name      string
+		transport v1beta1.Transport
+		template  []corev1.EnvVar
+		env       []v1beta1.EnvVar
+		want      []corev1.EnvVar
+	}{
+		{name: "stdio", transport: v1beta1.TransportStdio,
+			want: []corev1.EnvVar{{Name: "MCP_TRANSPORT", Value: "stdio"}}},
+		{name: "sse", transport: v1beta1.TransportSSE,
+			want: []corev1.EnvVar{{Name: "MCP_TRANSPORT", Value: "sse"}, {Name: "MCP_PORT", Value: "8080"}, {Name: "FASTMCP_PORT", Value: "8080"}}},
+		{name: "the template's MCP_PORT and the spec's MCP_TRANSPORT win", transport: v1beta1.TransportStreamableHTTP,
+			template: []corev1.EnvVar{{Name: "MCP_PORT", Value: "9000"}},
+			env:      []v1beta1.EnvVar{{Name: "MCP_TRANSPORT", Value: "http"}},
+			want: []corev1.EnvVar{{Name: "MCP_PORT", Value: "9000"}, {Name: "FASTMCP_PORT", Value: "8080"},
+				{Name: "MCP_TRANSPORT", Value: "http"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(withTransport(tt.transport), func(s *v1beta1.MCPServer) { s.Spec.Env = tt.env })
+			tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mcp", Env: tt.template}}}}
+			got := buildBackendStatefulSet(s, tmpl, "").Spec.Template.Spec.Containers[0].Env
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("env (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
