@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -68,7 +69,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	s := stored.DeepCopy()
 	s.Default(nil)
 
-	var o observation
+	o := observation{now: time.Now()}
 	tmpl, err := s.Spec.DecodePodTemplate()
 	o.templateErr = err
 	if o.refs, err = (refResolver{reader: r.APIReader}).resolve(ctx, s); err != nil {
@@ -95,8 +96,9 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if o.applyErr != nil {
 		log.Error(o.applyErr, "apply children")
+		return ctrl.Result{}, o.applyErr
 	}
-	return ctrl.Result{}, o.applyErr
+	return ctrl.Result{RequeueAfter: recheckAfter(o.pods, o.now)}, nil
 }
 
 func (r *MCPServerReconciler) applyChildren(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, refs resolvedRefs) error {

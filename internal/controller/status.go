@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,7 +23,13 @@ type observation struct {
 	refs        resolvedRefs
 	templateErr error // spec.podTemplateSpec could not be used
 	applyErr    error // the API server refused a child object
+	now         time.Time
 }
+
+// settleTime is how long a container that crashed must run again before
+// the server counts as Ready: a crash-looping process is Running for a
+// moment at each restart, and Ready=True then would be a lie.
+const settleTime = 10 * time.Second
 
 // verdict is the phase with the reason and words of the Ready condition.
 type verdict struct {
@@ -98,7 +105,7 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 	case isZero(s.Spec.Replicas) || isZero(s.Spec.BackendReplicas):
 		return verdict{v1beta1.PhaseStopped, v1beta1.ReasonStopped, "scaled to zero by spec.replicas or spec.backendReplicas"}
 	}
-	if v, ok := podProblem(o.pods, len(o.refs.missingSecrets) > 0); ok {
+	if v, ok := podProblem(o.pods, len(o.refs.missingSecrets) > 0, o.now); ok {
 		return v
 	}
 	if o.proxy != nil {
@@ -135,7 +142,7 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 
 // podProblem reports the first pod (by name) that cannot run, in words that
 // name the pod and container and say what to do.
-func podProblem(pods []corev1.Pod, secretsMissing bool) (verdict, bool) {
+func podProblem(pods []corev1.Pod, secretsMissing bool, now time.Time) (verdict, bool) {
 	sorted := append([]corev1.Pod(nil), pods...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	for _, p := range sorted {
@@ -148,7 +155,7 @@ func podProblem(pods []corev1.Pod, secretsMissing bool) (verdict, bool) {
 		}
 		statuses := append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 		for _, cs := range statuses {
-			if v, ok := containerProblem(what, &p, cs, secretsMissing); ok {
+			if v, ok := containerProblem(what, &p, cs, secretsMissing, now); ok {
 				return v, true
 			}
 		}
@@ -162,8 +169,15 @@ func podProblem(pods []corev1.Pod, secretsMissing bool) (verdict, bool) {
 	return verdict{}, false
 }
 
-func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, secretsMissing bool) (verdict, bool) {
+func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, secretsMissing bool, now time.Time) (verdict, bool) {
 	where := fmt.Sprintf("%s, container %s", what, cs.Name)
+	if _, unsettled := settlesIn(cs, now); unsettled {
+		last := cs.LastTerminationState.Terminated
+		if last.Reason == "OOMKilled" {
+			return oomVerdict(where, p, cs.Name), true
+		}
+		return crashVerdict(where, p, cs, last), true
+	}
 	if t := cs.State.Terminated; t != nil {
 		if t.Reason == "OOMKilled" {
 			return oomVerdict(where, p, cs.Name), true
@@ -197,6 +211,31 @@ func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, sec
 		return verdict{phase, v1beta1.ReasonContainerConfigError, fmt.Sprintf("%s cannot start: %s", where, w.Message)}, true
 	}
 	return verdict{}, false
+}
+
+// settlesIn says how long until a container running again after a crash
+// has run for settleTime; false when it is not such a container.
+func settlesIn(cs corev1.ContainerStatus, now time.Time) (time.Duration, bool) {
+	run, last := cs.State.Running, cs.LastTerminationState.Terminated
+	if run == nil || last == nil || cs.RestartCount == 0 || (last.ExitCode == 0 && last.Reason != "OOMKilled") {
+		return 0, false
+	}
+	left := settleTime - now.Sub(run.StartedAt.Time)
+	return left, left > 0
+}
+
+// recheckAfter is when the status must be computed again although nothing
+// changes: the first container that crashed will then have settled.
+func recheckAfter(pods []corev1.Pod, now time.Time) time.Duration {
+	var next time.Duration
+	for _, p := range pods {
+		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if left, ok := settlesIn(cs, now); ok && (next == 0 || left < next) {
+				next = left
+			}
+		}
+	}
+	return next
 }
 
 // crashVerdict says how a container that keeps exiting last ended (nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -16,8 +17,11 @@ import (
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 )
 
+var testNow = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+
 func readyWorkloads() observation {
 	return observation{
+		now:     testNow,
 		proxy:   &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 2}},
 		backend: &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.StatefulSetStatus{ReadyReplicas: 1}},
 	}
@@ -48,6 +52,14 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 	initDone.Status.ContainerStatuses = nil
 	initDone.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup",
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
+	// A crash-looping container is Running for a moment at each restart.
+	runningAgain := func(ago time.Duration, last corev1.ContainerStateTerminated) corev1.Pod {
+		p := podWaiting("osv-0", "mcp", "mcp", "", "")
+		cs := &p.Status.ContainerStatuses[0]
+		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(testNow.Add(-ago))}}
+		cs.LastTerminationState.Terminated = &last
+		return p
+	}
 	unschedulable := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "osv-0"}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available: 1 Insufficient memory."}}}}
 
@@ -76,6 +88,18 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 			o.backend.Status.ReadyReplicas = 0
 			o.pods = []corev1.Pod{exited}
 		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "backend pod osv-0, container mcp keeps exiting with exit code 1 (restarted 4 times); see kubectl logs osv-0 -c mcp --previous"},
+		{"failed on a crash loop while running again for a moment", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{runningAgain(2*time.Second, corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"})}
+		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "backend pod osv-0, container mcp keeps exiting with exit code 1 (restarted 4 times)"},
+		{"OOM-killed while running again for a moment", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{runningAgain(2*time.Second, corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"})}
+		}, v1beta1.PhaseFailed, "OOMKilled", "backend pod osv-0, container mcp was OOMKilled"},
+		{"ready once a container that crashed has run for the settle time", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{runningAgain(settleTime, corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"})}
+		}, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+		{"a container that exited cleanly and runs again is no crash", newServer(), func(o *observation) {
+			o.pods = []corev1.Pod{runningAgain(time.Second, corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"})}
+		}, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
 		{"failed on a crash loop, with what the runtime said when it could not start", newServer(), func(o *observation) { o.pods = []corev1.Pod{startError} },
 			v1beta1.PhaseFailed, "CrashLoopBackOff", "keeps exiting with exit code 128 (StartError: unable to set memory limit to 2097152 (current usage: 2756608))"},
 		{"failed when the runtime cannot start the container", newServer(), func(o *observation) {
@@ -131,6 +155,35 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 			}
 			if (ready.Status == metav1.ConditionTrue) != (tt.wantPhase == v1beta1.PhaseReady) {
 				t.Errorf("Ready condition %s in phase %s", ready.Status, st.Phase)
+			}
+		})
+	}
+}
+
+// The status is computed again when a crashed container settles, though no
+// event may come then.
+func TestRecheckWhenTheFirstCrashedContainerSettles(t *testing.T) {
+	pod := func(name string, ago time.Duration, exit int32) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "mcp", RestartCount: 1,
+			State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(testNow.Add(-ago))}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit}},
+		}}}}
+	}
+	tests := []struct {
+		name string
+		pods []corev1.Pod
+		want time.Duration
+	}{
+		{"nothing crashed", nil, 0},
+		{"settled already", []corev1.Pod{pod("a", time.Minute, 1)}, 0},
+		{"clean exit", []corev1.Pod{pod("a", time.Second, 0)}, 0},
+		{"the earliest of two", []corev1.Pod{pod("a", 2*time.Second, 1), pod("b", 7*time.Second, 2)}, settleTime - 7*time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := recheckAfter(tt.pods, testNow); got != tt.want {
+				t.Errorf("recheckAfter = %v, want %v", got, tt.want)
 			}
 		})
 	}
