@@ -62,8 +62,13 @@ fi
   die "no kubectl in $BIN (hack/build-k8s.sh links or builds it)"
 
 if running kube-apiserver && kubectl get --raw /readyz >/dev/null 2>&1; then
-  log "already running: export KUBECONFIG=$KUBECONFIG"
-  exit 0
+  if running kubelet && running kube-proxy; then
+    log "already running: export KUBECONFIG=$KUBECONFIG"
+    exit 0
+  fi
+  # An earlier run stopped half-way (the node never came up): start clean.
+  log "a half-started cluster is running: stopping it first"
+  "$root/hack/cluster-down.sh"
 fi
 mkdir -p "$D"/{pki,pid,logs,run,etc/cni,containerd,kubelet,etcd}
 
