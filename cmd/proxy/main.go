@@ -21,7 +21,8 @@ import (
 func main() {
 	var o proxy.Options
 	o.RegisterFlags(flag.CommandLine)
-	var command string
+	var command, announce string
+	flag.StringVar(&announce, "announce", "", "log this message and exit (the operator's init container in a backend pod says with it where the proxy is)")
 	flag.StringVar(&o.BindAddress, "bind-address", "", "interface to listen on (default all)")
 	flag.StringVar(&command, "backend-command", "", "a local stdio MCP server to run, as one string (or give it after --)")
 	flag.StringVar(&o.BackendURL, "backend-url", "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp; several, comma-separated, share the sessions out")
@@ -30,6 +31,10 @@ func main() {
 	flag.DurationVar(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "end sessions idle for this long")
 	flag.Parse()
 	o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if announce != "" {
+		o.Log.Info(announce)
+		return
+	}
 
 	o.BackendCommand = flag.Args()
 	if command != "" {

@@ -131,13 +131,20 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 		Env:   env,
 		// Readiness follows /health, which is unhealthy while the backend is
 		// unreachable, so a Ready proxy pod means the whole chain works.
-		ReadinessProbe: probe(proxyconfig.HealthPath, 5, 2),
-		LivenessProbe:  probe(proxyconfig.LivePath, 10, 3),
-		Resources:      s.Spec.Resources,
-		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptr.To(false),
-			ReadOnlyRootFilesystem:   ptr.To(true),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		},
+		ReadinessProbe:  probe(proxyconfig.HealthPath, 5, 2),
+		LivenessProbe:   probe(proxyconfig.LivePath, 10, 3),
+		Resources:       s.Spec.Resources,
+		SecurityContext: restrictedContainer(),
+	}
+}
+
+// restrictedContainer is the security context of the operator's own
+// containers: non-root, read-only, no capabilities.
+func restrictedContainer() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             ptr.To(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 	}
 }

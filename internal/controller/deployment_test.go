@@ -57,7 +57,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 						LivenessProbe:  probe("/livez", 10, 3),
 						Resources:      s.Spec.Resources,
 						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+							RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
 							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
 					}},

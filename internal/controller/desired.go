@@ -21,7 +21,7 @@ func desiredObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyIma
 		objs = append(objs, svc)
 	}
 	return append(objs,
-		buildBackendStatefulSet(s, tmpl, refs.backendSecretsHash),
+		buildBackendStatefulSet(s, tmpl, proxyImage, refs.backendSecretsHash),
 		buildProxyDeployment(s, tmpl, proxyImage, refs.proxySecretsHash),
 	)
 }

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -15,7 +17,7 @@ import (
 
 // buildBackendStatefulSet is the StatefulSet <name> running the MCP server in
 // container "mcp", built on the user's podTemplateSpec (tmpl, may be nil).
-func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, secretsHash string) *appsv1.StatefulSet {
+func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) *appsv1.StatefulSet {
 	sts := &appsv1.StatefulSet{
 		TypeMeta:   typeMeta("apps/v1", "StatefulSet"),
 		ObjectMeta: objectMeta(s, naming.BackendStatefulSetName(s.Name), naming.ComponentMCP),
@@ -27,7 +29,7 @@ func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec,
 			Selector:    &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)},
 			// Pods are interchangeable session hosts: start and stop them together.
 			PodManagementPolicy: appsv1.ParallelPodManagement,
-			Template:            backendPodTemplate(s, tmpl, secretsHash),
+			Template:            backendPodTemplate(s, tmpl, proxyImage, secretsHash),
 		},
 	}
 	return sts
@@ -50,7 +52,7 @@ func backendReplicas(s *v1beta1.MCPServer) *int32 {
 // backendPodTemplate merges what the operator must set into the user's pod
 // template: pod fields and sidecars are kept as given, the mcp container gets
 // the image, args, env, secrets and port from the spec.
-func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, secretsHash string) corev1.PodTemplateSpec {
+func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) corev1.PodTemplateSpec {
 	var pod corev1.PodTemplateSpec
 	if tmpl != nil {
 		pod = *tmpl.DeepCopy()
@@ -68,7 +70,29 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, secr
 		i = 0
 	}
 	mergeMCPContainer(&pod.Spec.Containers[i], s)
+	if !slices.ContainsFunc(pod.Spec.InitContainers, func(c corev1.Container) bool { return c.Name == naming.ProxyContainer }) {
+		pod.Spec.InitContainers = append([]corev1.Container{signpostContainer(s, proxyImage)}, pod.Spec.InitContainers...)
+	}
 	return pod
+}
+
+// signpostContainer is the backend pod's init container "toolhive": the
+// seed's `kubectl logs -l app.kubernetes.io/instance=<name> -c toolhive`
+// selects the backend pod too, and kubectl fails on a pod without that
+// container. It prints, in one log line, where the proxy and the server are.
+func signpostContainer(s *v1beta1.MCPServer, proxyImage string) corev1.Container {
+	return corev1.Container{
+		Name:  naming.ProxyContainer,
+		Image: proxyImage,
+		Args: []string{"--announce=" + fmt.Sprintf(
+			"backend pod of MCPServer %s: the MCP server runs in container %s of this pod; the proxy is Deployment %s, container %s",
+			s.Name, naming.MCPContainer, naming.ProxyDeploymentName(s.Name), naming.ProxyContainer)},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
+		},
+		SecurityContext: restrictedContainer(),
+	}
 }
 
 func mcpContainerIndex(cs []corev1.Container) int {

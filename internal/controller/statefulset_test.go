@@ -32,6 +32,20 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv-sa",
 					TerminationGracePeriodSeconds: ptr.To[int64](30),
+					InitContainers: []corev1.Container{{
+						Name:  "toolhive",
+						Image: "proxy:1",
+						Args: []string{"--announce=backend pod of MCPServer osv: the MCP server runs in container mcp of this pod; " +
+							"the proxy is Deployment osv, container toolhive"},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{"cpu": resource.MustParse("10m"), "memory": resource.MustParse("16Mi")},
+							Limits:   corev1.ResourceList{"memory": resource.MustParse("32Mi")},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
 					Containers: []corev1.Container{{
 						Name:  "mcp",
 						Image: "ghcr.io/example/osv:1",
@@ -48,7 +62,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 			},
 		},
 	}
-	if d := cmp.Diff(want, buildBackendStatefulSet(s, nil, "h1")); d != "" {
+	if d := cmp.Diff(want, buildBackendStatefulSet(s, nil, "proxy:1", "h1")); d != "" {
 		t.Errorf("statefulset (-want +got):\n%s", d)
 	}
 }
@@ -76,7 +90,7 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 		s.Spec.Env = []v1beta1.EnvVar{{Name: "LOG", Value: "spec"}, {Name: "B", Value: "spec"}}
 		s.Spec.BackendReplicas = ptr.To[int32](3)
 	})
-	sts := buildBackendStatefulSet(s, userTemplate, "")
+	sts := buildBackendStatefulSet(s, userTemplate, "proxy:1", "")
 	pod := sts.Spec.Template
 
 	wantLabels := map[string]string{"team": "data", "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
@@ -138,7 +152,7 @@ func TestTransportEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(withTransport(tt.transport), func(s *v1beta1.MCPServer) { s.Spec.Env = tt.env })
 			tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mcp", Env: tt.template}}}}
-			got := buildBackendStatefulSet(s, tmpl, "").Spec.Template.Spec.Containers[0].Env
+			got := buildBackendStatefulSet(s, tmpl, "proxy:1", "").Spec.Template.Spec.Containers[0].Env
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("env (-want +got):\n%s", d)
 			}
@@ -159,7 +173,7 @@ func TestBackendReplicas(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d := cmp.Diff(tt.want, buildBackendStatefulSet(tt.server, nil, "").Spec.Replicas); d != "" {
+			if d := cmp.Diff(tt.want, buildBackendStatefulSet(tt.server, nil, "proxy:1", "").Spec.Replicas); d != "" {
 				t.Errorf("replicas (-want +got):\n%s", d)
 			}
 		})
@@ -180,7 +194,7 @@ func TestServiceAccountPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := buildBackendStatefulSet(tt.server, tt.tmpl, "").Spec.Template.Spec.ServiceAccountName; got != tt.want {
+			if got := buildBackendStatefulSet(tt.server, tt.tmpl, "proxy:1", "").Spec.Template.Spec.ServiceAccountName; got != tt.want {
 				t.Errorf("serviceAccountName = %q, want %q", got, tt.want)
 			}
 		})
