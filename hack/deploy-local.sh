@@ -2,8 +2,10 @@
 # Installs Switchboard into the cluster $KUBECONFIG names, the way a user
 # would, from what this checkout builds: the images (make images, loaded
 # into the node), cert-manager (make cert-manager), then the CRDs and the
-# operator from config/default (kustomize) in namespace toolhive-system, and
-# waits until the operator's webhook admits an MCPServer.
+# operator with the Helm chart (release toolhive-operator in namespace
+# toolhive-system, chart defaults: cluster mode, as the seed's `helm get
+# values toolhive-operator -n toolhive-system` expects), and waits until the
+# operator's webhook admits an MCPServer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,8 +22,10 @@ log "images"
 hack/images.sh
 log "cert-manager"
 hack/install-cert-manager.sh
-log "CRDs and operator (kubectl apply -k config/default)"
-kubectl apply --server-side --force-conflicts -k config/default >/dev/null
+log "CRDs and operator (helm upgrade --install toolhive-operator deploy/charts/toolhive-operator)"
+make --no-print-directory helm >/dev/null
+bin/helm upgrade --install toolhive-operator deploy/charts/toolhive-operator -n toolhive-system --create-namespace \
+  --reset-values --wait --timeout 5m >/dev/null
 kubectl -n toolhive-system rollout status deployment/toolhive-operator-controller-manager --timeout=300s
 # The webhook answers once cert-manager has issued its certificate and
 # injected the CA: a server-side dry run of an MCPServer proves it.

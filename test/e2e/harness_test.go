@@ -24,7 +24,9 @@ import (
 )
 
 var (
+	repoRoot       string
 	kubectlBin     string // kubectl built with the cluster (or $KUBECTL)
+	helmBin        string // bin/helm (make helm), for the seed's helm commands
 	switchboardBin string // the CLI, built once per run
 )
 
@@ -34,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	root, _ := filepath.Abs("../..")
+	repoRoot = root
+	helmBin = filepath.Join(root, "bin", "helm")
 	kubectlBin = os.Getenv("KUBECTL")
 	if kubectlBin == "" {
 		kubectlBin = filepath.Join(root, "bin", "k8s", "v"+k8sVersion(root), "kubectl")
@@ -74,7 +78,22 @@ func newNamespace(t *testing.T) *ns {
 	t.Helper()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	n := &ns{t: t, name: "e2e-" + hex.EncodeToString(b)}
+	return useNamespace(t, "e2e-"+hex.EncodeToString(b))
+}
+
+// namedNamespace is the namespace a seed manifest names; one an earlier run
+// left terminating is waited out first.
+func namedNamespace(t *testing.T, name string) *ns {
+	t.Helper()
+	if out, err := kubectl("wait", "--for=delete", "namespace/"+name, "--timeout=180s"); err != nil && !strings.Contains(out, "not found") {
+		t.Fatalf("namespace %s of an earlier run is still there: %v\n%s", name, err, out)
+	}
+	return useNamespace(t, name)
+}
+
+func useNamespace(t *testing.T, name string) *ns {
+	t.Helper()
+	n := &ns{t: t, name: name}
 	n.must("create", "namespace", n.name)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -86,15 +105,28 @@ func newNamespace(t *testing.T) *ns {
 	return n
 }
 
+// in is the namespace for subtest t (t.Fatal must be called on the test
+// that runs it).
+func (n *ns) in(t *testing.T) *ns { return &ns{t: t, name: n.name} }
+
 // kubectl runs kubectl and returns its combined output.
 func kubectl(args ...string) (string, error) {
 	return kubectlIn("", args...)
 }
 
 func kubectlIn(stdin string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return command(stdin, kubectlBin, args...)
+}
+
+// helm runs the helm CLI against the same cluster.
+func helm(args ...string) (string, error) {
+	return command("", helmBin, args...)
+}
+
+func command(stdin, bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, kubectlBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -22,11 +22,11 @@ func TestOperatorKilledMidReconcileConverges(t *testing.T) {
 	for _, s := range servers {
 		n.mustApply(manifest(s, "streamable-http"))
 	}
-	operator := []string{"-n", "toolhive-system", "pods", "-l", "app.kubernetes.io/name=toolhive-operator"}
+	operator := []string{"-n", operatorNamespace, "pods", "-l", operatorSelector}
 	if out, err := kubectl(append([]string{"delete", "--wait=false"}, operator...)...); err != nil {
 		t.Fatalf("delete the operator pod: %v\n%s", err, out)
 	}
-	if out, err := kubectl("-n", "toolhive-system", "rollout", "status", "deployment/toolhive-operator-controller-manager", "--timeout=300s"); err != nil {
+	if out, err := kubectl("-n", operatorNamespace, "rollout", "status", operatorDeployment, "--timeout=300s"); err != nil {
 		t.Fatalf("the operator did not come back: %v\n%s", err, out)
 	}
 	for _, s := range servers {

@@ -17,7 +17,8 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
-// The seed's "Mount a volume" example: a PVC that already exists, mounted
+// The seed's "Mount a volume" example (testdata/seed/filesystem.yaml, in
+// its namespace data-processing): a PVC that already exists, mounted
 // read-only at /projects/my-mcp-data through podTemplateSpec volumes and
 // the mcp container's volumeMounts. The cluster has no provisioner, so the
 // test brings a hostPath PersistentVolume bound to the claim. When the node
@@ -25,7 +26,7 @@ import (
 // mcp container (the image has no shell) proves the mount is readable.
 func TestPersistentVolumeClaimMountedThroughPodTemplate(t *testing.T) {
 	t.Parallel()
-	n := newNamespace(t)
+	n := namedNamespace(t, "data-processing")
 	const name, claim, volume, mountPath = "filesystem", "my-mcp-data-claim", "my-mcp-data", "/projects/my-mcp-data"
 
 	hostDir := filepath.Join(os.TempDir(), "switchboard-"+n.name+"-pv")
@@ -68,27 +69,10 @@ spec:
 `, pv, hostDir, n.name, claim))
 	n.must("wait", "pvc/"+claim, "--for=jsonpath={.status.phase}=Bound", "--timeout=120s")
 
-	n.mustApply(fmt.Sprintf(`apiVersion: toolhive.stacklok.dev/v1beta1
-kind: MCPServer
-metadata:
-  name: %s
-spec:
-  image: %s
-  transport: stdio
-  proxyPort: 8080
-  podTemplateSpec:
-    spec:
-      volumes:
-      - name: %s
-        persistentVolumeClaim:
-          claimName: %s
-      containers:
-      - name: mcp
-        volumeMounts:
-        - mountPath: %s
-          name: %s
-          readOnly: true
-`, name, testServer, volume, claim, mountPath, volume))
+	// As the seed applies it: `kubectl apply -f`, its namespace in the file.
+	if out, err := kubectl("apply", "-f", seedFile("filesystem.yaml")); err != nil {
+		t.Fatalf("kubectl apply -f filesystem.yaml: %v\n%s", err, out)
+	}
 	n.waitReady(name)
 	n.waitCondition(name, v1beta1.ConditionPodTemplateValid, "True", v1beta1.ReasonPodTemplateValid)
 

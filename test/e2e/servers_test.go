@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,31 @@ func checkTroubleshooting(t *testing.T, n *ns, name string) {
 	}
 	if out, err := n.run("logs", name+"-0", "-c", naming.MCPContainer); err != nil {
 		t.Errorf("kubectl logs %s-0 -c %s: %v\n%s", name, naming.MCPContainer, err, out)
+	}
+	sel := naming.LabelInstance + "=" + name
+	// The seed's way to the proxy's logs: the selector matches the backend
+	// pod too, which has no toolhive container.
+	if out, err := n.run("logs", "-l", sel, "-c", naming.ProxyContainer); err != nil || !strings.Contains(out, "listening") {
+		t.Errorf("kubectl logs -l %s -c %s: %v\n%s", sel, naming.ProxyContainer, err, out)
+	}
+	all := n.must("get", "all", "-l", sel)
+	for _, want := range []string{"deployment.apps/" + naming.ProxyDeploymentName(name), "statefulset.apps/" + naming.BackendStatefulSetName(name),
+		"service/" + naming.ProxyServiceName(name), "pod/" + naming.BackendStatefulSetName(name) + "-0"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("kubectl get all -l %s lacks %s:\n%s", sel, want, all)
+		}
+	}
+	readyEvent := regexp.MustCompile(`Normal\s+Ready\s+mcpserver/` + name + `\s+Ready: `)
+	if out := n.must("get", "events", "--field-selector", "involvedObject.kind=MCPServer"); !readyEvent.MatchString(out) {
+		t.Errorf("kubectl get events --field-selector involvedObject.kind=MCPServer shows no Normal Ready event of %s:\n%s", name, out)
+	}
+	describe := n.must("describe", "mcpserver", name)
+	readyCondition := regexp.MustCompile(`Reason:\s+Ready\n\s+Status:\s+True\n\s+Type:\s+Ready\n`)
+	if !readyCondition.MatchString(describe) || !regexp.MustCompile(`Events:(.|\n)*Normal\s+Ready\s`).MatchString(describe) {
+		t.Errorf("kubectl describe mcpserver %s shows no Ready=True condition or no Ready event:\n%s", name, describe)
+	}
+	if out := n.must("get", "mcpserver", name, "-o", "yaml"); !strings.Contains(out, "phase: Ready") || !strings.Contains(out, "url: http://") {
+		t.Errorf("kubectl get mcpserver %s -o yaml shows no phase Ready and URL:\n%s", name, out)
 	}
 }
 
