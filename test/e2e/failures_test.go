@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/naming"
@@ -51,6 +52,7 @@ func TestFailuresShowInDescribe(t *testing.T) {
 		// The test server exits 1 on an unknown transport.
 		n.mustApply(strings.Replace(manifest(name, "stdio"), "args: []", `args: ["--transport=bogus"]`, 1))
 		pod := name + "-0"
+		statuses := n.watchStatus(name)
 
 		n.waitMCPContainer(pod, "restarted after exiting with code 1", func(cs corev1.ContainerStatus) bool {
 			return cs.RestartCount >= 1 && exitCode(cs) == 1
@@ -70,16 +72,20 @@ func TestFailuresShowInDescribe(t *testing.T) {
 			switch {
 			case err != nil:
 				off = append(off, err.Error())
-			case st.status != "False" || st.phase == string(v1beta1.PhaseReady):
-				t.Errorf("a crash-looping server was %s with Ready=%s (%s: %s)", st.phase, st.status, st.reason, st.message)
 			case st.reason != want.reason:
-				off = append(off, fmt.Sprintf("%s %s: %s", st.phase, st.reason, st.message))
+				off = append(off, fmt.Sprintf("%s %s=%s %s: %s", st.phase, v1beta1.ConditionReady, st.status, st.reason, st.message))
 			}
 			time.Sleep(1500 * time.Millisecond)
 		}
 		if len(off) > 2 {
 			t.Errorf("while %s crash-looped, %d of %d looks at its status did not say %s:\n%s",
 				pod, len(off), samples, want.reason, strings.Join(off, "\n"))
+		}
+		// Honest Ready: a server that never stays up is never Ready, not
+		// even for the moment between a start and the exit.
+		if ready := statuses.ready(); len(ready) > 0 {
+			t.Errorf("the crash-looping server was Ready=True %d times since it was applied, e.g. %s: %s",
+				len(ready), ready[0].reason, ready[0].message)
 		}
 	})
 
@@ -323,6 +329,19 @@ func (n *ns) watchStatus(server string) *statusWatch {
 		}
 	}()
 	return w
+}
+
+// ready is every status seen with Ready=True.
+func (w *statusWatch) ready() []conditionSnapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []conditionSnapshot
+	for _, st := range w.seen {
+		if st.status == string(metav1.ConditionTrue) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // saw says "" once the server went through want, else what it went through.
