@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -127,7 +128,7 @@ func TestDeletedChildIsRecreated(t *testing.T) {
 
 func TestRolloutRestartAndHPAAreNotReverted(t *testing.T) {
 	ns := namespace(t)
-	s := createServer(t, ns, "web", v1beta1.MCPServerSpec{Image: "example/web:1", Transport: "streamable-http"})
+	createServer(t, ns, "web", v1beta1.MCPServerSpec{Image: "example/web:1", Transport: "streamable-http"})
 	var dep appsv1.Deployment
 	eventually(t, "proxy deployment", func() error { return get(t, ns, "web", &dep) })
 
@@ -142,13 +143,9 @@ func TestRolloutRestartAndHPAAreNotReverted(t *testing.T) {
 	}
 
 	// A spec change makes the operator apply again.
-	if err := get(t, ns, "web", s); err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Resources.Limits = corev1.ResourceList{"memory": mustQuantity("256Mi")}
-	if err := k8s.Update(ctx, s); err != nil {
-		t.Fatal(err)
-	}
+	updateServer(t, ns, "web", func(s *v1beta1.MCPServer) {
+		s.Spec.Resources.Limits = corev1.ResourceList{"memory": mustQuantity("256Mi")}
+	})
 	eventually(t, "re-applied deployment", func() error {
 		if err := get(t, ns, "web", &dep); err != nil {
 			return err
@@ -290,13 +287,7 @@ func TestSwitchingToStdioRemovesTheHeadlessService(t *testing.T) {
 	ns := namespace(t)
 	s := createServer(t, ns, "sw", v1beta1.MCPServerSpec{Image: "example/sw:1", Transport: "sse"})
 	eventually(t, "headless service", func() error { return get(t, ns, "mcp-sw-headless", &corev1.Service{}) })
-	if err := get(t, ns, "sw", s); err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Transport, s.Spec.ProxyMode = v1beta1.TransportStdio, ""
-	if err := k8s.Update(ctx, s); err != nil {
-		t.Fatal(err)
-	}
+	updateServer(t, ns, s.Name, func(s *v1beta1.MCPServer) { s.Spec.Transport, s.Spec.ProxyMode = v1beta1.TransportStdio, "" })
 	eventually(t, "headless service removed", func() error {
 		err := get(t, ns, "mcp-sw-headless", &corev1.Service{})
 		if apierrors.IsNotFound(err) {
@@ -350,4 +341,21 @@ func TestStoppedAndSessionStorageWarning(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// updateServer changes the spec as a user would, again on a conflict with
+// the operator's status writes.
+func updateServer(t *testing.T, ns, name string, change func(*v1beta1.MCPServer)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var s v1beta1.MCPServer
+		if err := get(t, ns, name, &s); err != nil {
+			return err
+		}
+		change(&s)
+		return k8s.Update(ctx, &s)
+	})
+	if err != nil {
+		t.Fatalf("update MCPServer %s: %v", name, err)
+	}
 }

@@ -15,6 +15,11 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
+// backendMinReadySeconds is how long a backend pod must stay ready before
+// it counts as available, and the MCPServer as Ready: a server that exits
+// at start (bad args, a missing variable) runs for a moment first.
+const backendMinReadySeconds = 5
+
 // buildBackendStatefulSet is the StatefulSet <name> running the MCP server in
 // container "mcp", built on the user's podTemplateSpec (tmpl, may be nil).
 func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) *appsv1.StatefulSet {
@@ -29,6 +34,7 @@ func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec,
 			Selector:    &metav1.LabelSelector{MatchLabels: naming.SelectorLabels(s.Name, naming.ComponentMCP)},
 			// Pods are interchangeable session hosts: start and stop them together.
 			PodManagementPolicy: appsv1.ParallelPodManagement,
+			MinReadySeconds:     backendMinReadySeconds,
 			Template:            backendPodTemplate(s, tmpl, proxyImage, secretsHash),
 		},
 	}

@@ -27,6 +27,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 			ServiceName:         "mcp-osv-headless",
 			Selector:            &metav1.LabelSelector{MatchLabels: mcpSelector},
 			PodManagementPolicy: appsv1.ParallelPodManagement,
+			MinReadySeconds:     5,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: mcpLabels, Annotations: map[string]string{"switchboard.dev/secrets-hash": "h1"}},
 				Spec: corev1.PodSpec{

@@ -120,10 +120,10 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 	if len(o.refs.missingConfigs) > 0 {
 		return verdict{v1beta1.PhasePending, v1beta1.ReasonConfigRefMissing, missingMessage(o.refs.missingConfigs)}
 	}
-	if b := o.backend; b == nil || b.Status.ReadyReplicas < 1 {
+	if b := o.backend; b == nil || b.Status.AvailableReplicas < 1 {
 		count := "not created yet"
 		if b != nil {
-			count = readyCount(b.Status.ReadyReplicas, b.Spec.Replicas)
+			count = fmt.Sprintf("%s (ready for %d s)", readyCount(b.Status.AvailableReplicas, b.Spec.Replicas), b.Spec.MinReadySeconds)
 		}
 		return verdict{v1beta1.PhasePending, v1beta1.ReasonBackendNotReady,
 			fmt.Sprintf("waiting for backend StatefulSet %s: %s", naming.BackendStatefulSetName(s.Name), count)}
@@ -137,7 +137,7 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 			fmt.Sprintf("waiting for proxy Deployment %s: %s", naming.ProxyDeploymentName(s.Name), count)}
 	}
 	return verdict{v1beta1.PhaseReady, v1beta1.ReasonReady, fmt.Sprintf("%d proxy and %d backend pods ready",
-		o.proxy.Status.ReadyReplicas, o.backend.Status.ReadyReplicas)}
+		o.proxy.Status.ReadyReplicas, o.backend.Status.AvailableReplicas)}
 }
 
 // podProblem reports the first pod (by name) that cannot run, in words that

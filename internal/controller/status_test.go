@@ -23,7 +23,7 @@ func readyWorkloads() observation {
 	return observation{
 		now:     testNow,
 		proxy:   &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 2}},
-		backend: &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.StatefulSetStatus{ReadyReplicas: 1}},
+		backend: &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "osv"}, Status: appsv1.StatefulSetStatus{ReadyReplicas: 1, AvailableReplicas: 1}},
 	}
 }
 
@@ -74,6 +74,10 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		{"ready when both workloads have ready pods", newServer(), nil, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
 		{"pending until the backend is created", newServer(), func(o *observation) { o.backend = nil },
 			v1beta1.PhasePending, "BackendNotReady", "waiting for backend StatefulSet osv: not created yet"},
+		{"pending while the backend pod has not been ready for minReadySeconds", newServer(), func(o *observation) {
+			o.backend.Spec.MinReadySeconds = 5
+			o.backend.Status.AvailableReplicas = 0
+		}, v1beta1.PhasePending, "BackendNotReady", "waiting for backend StatefulSet osv: 0 of 1 pods ready (ready for 5 s)"},
 		{"pending while the proxy has no ready pod", newServer(), func(o *observation) {
 			o.proxy.Status.ReadyReplicas = 0
 			o.proxy.Spec.Replicas = ptr.To[int32](2)
@@ -85,7 +89,7 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 			o.pods = []corev1.Pod{podWaiting("osv-7d9f-abc", "proxy", "toolhive", "CrashLoopBackOff", "back-off")}
 		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "proxy pod osv-7d9f-abc, container toolhive keeps exiting with exit code 2 (restarted 4 times); see kubectl logs osv-7d9f-abc -c toolhive --previous"},
 		{"failed on a crash loop between restarts, when the kubelet shows the exit itself", newServer(), func(o *observation) {
-			o.backend.Status.ReadyReplicas = 0
+			o.backend.Status.ReadyReplicas, o.backend.Status.AvailableReplicas = 0, 0
 			o.pods = []corev1.Pod{exited}
 		}, v1beta1.PhaseFailed, "CrashLoopBackOff", "backend pod osv-0, container mcp keeps exiting with exit code 1 (restarted 4 times); see kubectl logs osv-0 -c mcp --previous"},
 		{"failed on a crash loop while running again for a moment", newServer(), func(o *observation) {
@@ -125,7 +129,7 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 			o.refs.missingConfigs = []string{`MCPToolConfig "filters" (spec.toolConfigRef)`}
 		}, v1beta1.PhasePending, "ConfigRefNotFound", `waiting for MCPToolConfig "filters" (spec.toolConfigRef)`},
 		{"pending when no node fits the pod", newServer(), func(o *observation) {
-			o.backend.Status.ReadyReplicas = 0
+			o.backend.Status.ReadyReplicas, o.backend.Status.AvailableReplicas = 0, 0
 			o.pods = []corev1.Pod{unschedulable}
 		}, v1beta1.PhasePending, "Unschedulable", "backend pod osv-0 cannot be scheduled: 0/1 nodes are available: 1 Insufficient memory."},
 		{"failed when a quota stops the proxy pods", newServer(), func(o *observation) {
