@@ -38,6 +38,11 @@ type podBackend struct {
 	log    *slog.Logger
 	recv   chan []byte
 	wake   chan struct{}
+	// A stream that ends within quick of its start is not attached to the
+	// same container run again for a back-off from minBackoff, doubling up
+	// to maxBackoff: the informer may still show that run as Running, and
+	// attaching at once would loop. Fields so that tests can shorten them.
+	quick, minBackoff, maxBackoff time.Duration
 
 	mu         sync.Mutex
 	pods       func() []*corev1.Pod
@@ -46,6 +51,10 @@ type podBackend struct {
 	stop       context.CancelFunc
 	last       podIdentity // the container the last attach reached
 	generation uint64
+	heldOff    podIdentity   // the run whose stream last ended quickly
+	retryAt    time.Time     // no attach to heldOff before then
+	backoff    time.Duration // heldOff's current back-off
+	retry      *time.Timer   // pokes when the back-off passes
 }
 
 // podIdentity names one run of the mcp container: a new pod or a restarted
@@ -56,7 +65,8 @@ type podIdentity struct {
 }
 
 func newPodBackend(ctx context.Context, client kubernetes.Interface, ns, selector string, attach attachFunc, log *slog.Logger) (*podBackend, error) {
-	b := &podBackend{attach: attach, log: log, recv: make(chan []byte, 64), wake: make(chan struct{}, 1)}
+	b := &podBackend{attach: attach, log: log, recv: make(chan []byte, 64), wake: make(chan struct{}, 1),
+		quick: 5 * time.Second, minBackoff: time.Second, maxBackoff: 30 * time.Second}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
 	pods := factory.Core().V1().Pods()
@@ -113,6 +123,7 @@ func (b *podBackend) Send(_ context.Context, line []byte) error {
 // run reconciles the attachment with the pods whenever they change, and
 // retries a failed attach with backoff.
 func (b *podBackend) run(ctx context.Context) {
+	defer b.shutdown()
 	backoff := 500 * time.Millisecond
 	for {
 		if err := b.reconcile(ctx); err != nil {
@@ -128,10 +139,19 @@ func (b *podBackend) run(ctx context.Context) {
 		backoff = 500 * time.Millisecond
 		select {
 		case <-ctx.Done():
-			b.detach()
 			return
 		case <-b.wake:
 		}
+	}
+}
+
+// shutdown detaches and stops the back-off timer: nothing outlives ctx.
+func (b *podBackend) shutdown() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.detachLocked()
+	if b.retry != nil {
+		b.retry.Stop()
 	}
 }
 
@@ -139,6 +159,7 @@ func (b *podBackend) reconcile(ctx context.Context) error {
 	target, id := runningPod(b.pods())
 	b.mu.Lock()
 	current := b.attachedTo
+	heldOff := id == b.heldOff && time.Now().Before(b.retryAt)
 	b.mu.Unlock()
 	if current == id && id != (podIdentity{}) {
 		return nil
@@ -147,7 +168,7 @@ func (b *podBackend) reconcile(ctx context.Context) error {
 		b.log.Info("backend pod replaced or gone; detaching")
 		b.detach()
 	}
-	if target == nil {
+	if target == nil || heldOff { // a held-off run: the retry timer pokes
 		return nil
 	}
 	streamCtx, stop := context.WithCancel(ctx)
@@ -164,24 +185,52 @@ func (b *podBackend) reconcile(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	b.log.Info("attached to the backend pod", "pod", target.Name)
+	start := time.Now()
 	go func() {
 		err := readLines(stdout, b.recv)
-		b.mu.Lock()
-		ours := b.attachedTo == id
-		b.mu.Unlock()
-		if ours { // the stream ended by itself: detach and look again
-			b.log.Warn("attach stream to the backend pod ended", "pod", target.Name, "error", err)
-			b.detach()
-			b.poke()
-		}
+		b.ended(id, target.Name, time.Since(start), err)
 	}()
 	return nil
+}
+
+// ended handles a stream that ended by itself: detach and look again, at
+// once unless the stream ended quickly, when the same run is held off.
+func (b *podBackend) ended(id podIdentity, pod string, lived time.Duration, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.attachedTo != id { // detached on purpose: replaced, gone or shut down
+		return
+	}
+	b.detachLocked()
+	if lived >= b.quick {
+		b.heldOff, b.retryAt, b.backoff = podIdentity{}, time.Time{}, 0
+		b.log.Warn("attach stream to the backend pod ended", "pod", pod, "error", err)
+		b.poke()
+		return
+	}
+	if b.heldOff == id {
+		b.backoff = min(2*b.backoff, b.maxBackoff)
+	} else {
+		b.heldOff, b.backoff = id, b.minBackoff
+	}
+	b.retryAt = time.Now().Add(b.backoff)
+	if b.retry != nil {
+		b.retry.Stop()
+	}
+	b.retry = time.AfterFunc(b.backoff, b.poke)
+	b.log.Warn("attach stream to the backend pod ended right after it began; backing off",
+		"pod", pod, "error", err, "lived", lived, "retry", b.backoff)
+	b.poke() // a new run need not wait
 }
 
 // detach closes the stream, so that no attachment outlives its pod.
 func (b *podBackend) detach() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.detachLocked()
+}
+
+func (b *podBackend) detachLocked() {
 	if b.stop != nil {
 		b.stop()
 	}
@@ -226,15 +275,88 @@ func kubeAttach(cfg *rest.Config, client kubernetes.Interface) attachFunc {
 		}
 		exec, err := remotecommand.NewFallbackExecutor(ws, spdy, httpstream.IsUpgradeFailure)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("fallback executor: %w", err)
 		}
-		inR, inW := io.Pipe()
-		outR, outW := io.Pipe()
-		go func() {
-			err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: inR, Stdout: outW})
-			_ = inR.CloseWithError(err)
-			_ = outW.CloseWithError(errors.Join(err, io.EOF))
-		}()
-		return inW, outR, nil
+		return attachStream(ctx, exec, attachSettle, attachTimeout)
 	}
+}
+
+const (
+	// attachTimeout bounds the wait for the API server to set up a stream.
+	attachTimeout = 30 * time.Second
+	// attachSettle is how long a new stream must stay up to count. Over
+	// WebSocket the API server upgrades the connection before it dials the
+	// kubelet (apiserver's StreamTranslatorHandler.ServeHTTP), so a container
+	// that has already exited is only reported on the error stream, a round
+	// trip after the client's streams are up.
+	attachSettle = 500 * time.Millisecond
+)
+
+// attachStream runs exec in the background and returns its stdin and stdout
+// once the stream is established and has stayed up for settle; or the error
+// that ended it sooner, so that no stream that never worked counts as
+// attached. The stream ends when ctx does.
+func attachStream(ctx context.Context, exec remotecommand.Executor, settle, timeout time.Duration) (io.WriteCloser, io.ReadCloser, error) {
+	streamCtx, cancel := context.WithCancel(ctx)
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	// The first Read of stdin is the sign that the stream is up: client-go's
+	// executors (websocket.go, spdy.go StreamWithContext) negotiate the
+	// upgrade, then every protocol's stream (v1.go; v2.go to v5.go through
+	// copyStdin) creates all its streams before it starts copying stdin.
+	up := &firstRead{Reader: inR, read: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		err := exec.StreamWithContext(streamCtx, remotecommand.StreamOptions{Stdin: up, Stdout: outW})
+		_ = inR.CloseWithError(err)
+		_ = outW.CloseWithError(errors.Join(err, io.EOF))
+		done <- err
+	}()
+	fail := func(err error) (io.WriteCloser, io.ReadCloser, error) {
+		cancel()
+		_ = inW.Close()
+		_ = outR.Close()
+		return nil, nil, err
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-up.read:
+	case err := <-done:
+		return fail(endedEarly("before it was established", err))
+	case <-timer.C:
+		return fail(fmt.Errorf("attach stream not established within %s", timeout))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	settled := time.NewTimer(settle)
+	defer settled.Stop()
+	select {
+	case <-settled.C:
+		return inW, outR, nil
+	case err := <-done:
+		return fail(endedEarly("right after it was established", err))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+}
+
+func endedEarly(when string, err error) error {
+	if err == nil {
+		return fmt.Errorf("attach stream ended %s", when)
+	}
+	return fmt.Errorf("attach stream ended %s: %w", when, err)
+}
+
+// firstRead closes read when Read is first called.
+type firstRead struct {
+	io.Reader
+	once sync.Once
+	read chan struct{}
+}
+
+func (r *firstRead) Read(p []byte) (int, error) {
+	r.once.Do(func() { close(r.read) })
+	return r.Reader.Read(p)
 }
