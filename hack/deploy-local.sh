@@ -24,8 +24,14 @@ log "cert-manager"
 hack/install-cert-manager.sh
 log "CRDs and operator (helm upgrade --install toolhive-operator deploy/charts/toolhive-operator)"
 make --no-print-directory helm >/dev/null
+installed=$(bin/helm status toolhive-operator -n toolhive-system >/dev/null 2>&1 && echo yes || true)
 bin/helm upgrade --install toolhive-operator deploy/charts/toolhive-operator -n toolhive-system --create-namespace \
   --reset-values --wait --timeout 5m >/dev/null
+# The images were reloaded under the same tag: an operator already running
+# would go on with the old one.
+if [ -n "$installed" ]; then
+  kubectl -n toolhive-system rollout restart deployment/toolhive-operator-controller-manager >/dev/null
+fi
 kubectl -n toolhive-system rollout status deployment/toolhive-operator-controller-manager --timeout=300s
 # The webhook answers once cert-manager has issued its certificate and
 # injected the CA: a server-side dry run of an MCPServer proves it.
