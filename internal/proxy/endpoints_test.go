@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,5 +177,31 @@ func expectSessionGone(t *testing.T, cs *mcp.ClientSession) {
 			t.Fatal("a session of the departed pod is still served")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A pod the EndpointSlice still lists but that refuses connections (it
+// died a moment ago) costs a new session nothing: the initialize goes to
+// another pod, and the next ones avoid the refusing pod.
+func TestNewSessionsFailOverFromAPodThatRefuses(t *testing.T) {
+	_, _, withPods := podsOnAPIServer(t)
+	var refused atomic.Int32
+	r := startProxy(t, withPods, func(o *proxy.Options) {
+		reach := o.Dial
+		o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if strings.HasPrefix(addr, "10.244.0.1:") { // first in line: fewest sessions, lowest address
+				refused.Add(1)
+				return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+			}
+			return reach(ctx, network, addr)
+		}
+	})
+	for i := range 6 {
+		if got := callText(t, connect(t, r, sessionful, nil), "whoami", nil); got == "127.0.0.1" {
+			t.Errorf("session %d is on the pod that refuses connections", i)
+		}
+	}
+	if refused.Load() == 0 {
+		t.Error("no request was sent to the refusing pod: the test proves nothing")
 	}
 }

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,14 +57,51 @@ func newHTTPBackend(scheme, path string, p *pool, static bool, dial dialFunc, ma
 		ErrorHandler:   b.proxyError,
 		// net/http's default keeps 2 idle connections per host: under
 		// concurrent clients the proxy would dial the backend per request.
-		Transport: &http.Transport{
+		Transport: failover{pool: p, log: log, next: &http.Transport{
 			DialContext:         dial,
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 1024,
 			IdleConnTimeout:     90 * time.Second,
-		},
+		}},
 	}
 	return b
+}
+
+// failover sends a request that belongs to no session to another pod when
+// its pod refuses the connection. Nothing reached the refusing pod, so
+// nothing happens twice, and the client gets its answer instead of a 503
+// in the moment before the EndpointSlice watch drops the pod.
+type failover struct {
+	next http.RoundTripper
+	pool *pool
+	log  *slog.Logger
+}
+
+func (f failover) RoundTrip(req *http.Request) (*http.Response, error) {
+	tried := map[string]bool{}
+	for {
+		resp, err := f.next.RoundTrip(req)
+		rt, ok := req.Context().Value(routeKey{}).(route)
+		if err == nil || !isDialError(err) || !ok || rt.session != "" || (req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		tried[rt.addr] = true
+		f.pool.unreachable(req.Context(), rt.addr, "")
+		next, found := f.pool.pick()
+		if !found || tried[next] {
+			return nil, err
+		}
+		f.log.Warn("backend refused a connection; sending the request to another", "backend", rt.addr, "next", next, "error", err)
+		rt.addr = next
+		retry := req.Clone(context.WithValue(req.Context(), routeKey{}, rt))
+		retry.URL.Host, retry.Host = next, next
+		if req.GetBody != nil {
+			if retry.Body, err = req.GetBody(); err != nil {
+				return nil, fmt.Errorf("replay the request body: %w", err)
+			}
+		}
+		req = retry
+	}
 }
 
 // copyBuffers recycles the 32 KiB buffers the reverse proxy copies bodies
@@ -132,11 +171,22 @@ func (b *httpBackend) target(w http.ResponseWriter, r *http.Request, key string)
 	return addr, true
 }
 
-// forward sends r to addr at path (with r's query).
+// forward sends r to addr at path (with r's query). A request of no
+// session is read first, so that failover can send it again.
 func (b *httpBackend) forward(w http.ResponseWriter, r *http.Request, addr, path, session string) {
 	defer b.pool.busy(addr)()
 	r.Body = http.MaxBytesReader(w, r.Body, b.maxBody)
 	out := r.Clone(context.WithValue(r.Context(), routeKey{}, route{addr: addr, session: session}))
+	if session == "" && r.ContentLength != 0 {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			b.proxyError(w, out, err)
+			return
+		}
+		out.ContentLength = int64(len(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		out.Body, _ = out.GetBody()
+	}
 	out.URL.Scheme, out.URL.Host = b.scheme, addr
 	out.URL.Path, out.URL.RawPath = path, ""
 	b.rp.ServeHTTP(w, out)
