@@ -20,6 +20,10 @@ import (
 // at start (bad args, a missing variable) runs for a moment first.
 const backendMinReadySeconds = 5
 
+// defaultContainerAnnotation names the container kubectl uses when none is
+// given (k8s.io/kubectl's podcmd.DefaultContainerAnnotationName).
+const defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+
 // buildBackendStatefulSet is the StatefulSet <name> running the MCP server in
 // container "mcp", built on the user's podTemplateSpec (tmpl, may be nil).
 func buildBackendStatefulSet(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) *appsv1.StatefulSet {
@@ -64,6 +68,10 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 		pod = *tmpl.DeepCopy()
 	}
 	pod.Labels = naming.Merge(pod.Labels, naming.Labels(s.Name, naming.ComponentMCP))
+	// kubectl logs, exec and attach pick the server's container by default,
+	// not the init container or a sidecar listed first (unless the user
+	// chose another).
+	pod.Annotations = naming.Merge(map[string]string{defaultContainerAnnotation: naming.MCPContainer}, pod.Annotations)
 	if secretsHash != "" {
 		pod.Annotations = naming.Merge(pod.Annotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
 	}

@@ -29,7 +29,8 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			MinReadySeconds:     5,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: mcpLabels, Annotations: map[string]string{"switchboard.dev/secrets-hash": "h1"}},
+				ObjectMeta: metav1.ObjectMeta{Labels: mcpLabels, Annotations: map[string]string{
+					"switchboard.dev/secrets-hash": "h1", "kubectl.kubernetes.io/default-container": "mcp"}},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv-sa",
 					TerminationGracePeriodSeconds: ptr.To[int64](30),
