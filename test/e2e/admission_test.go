@@ -175,3 +175,35 @@ func namesCause(s metav1.Status, field string) bool {
 	}
 	return false
 }
+
+// The webhooks above are the in-cluster ones: reached through the
+// operator's Service, with a serving certificate cert-manager issued and a
+// CA bundle cert-manager's cainjector put into both configurations.
+func TestWebhookCertificateComesFromCertManager(t *testing.T) {
+	t.Parallel()
+	field := func(obj, jsonpath string) string {
+		t.Helper()
+		out, err := kubectl("-n", operatorNamespace, "get", obj, "-o", "jsonpath="+jsonpath)
+		if err != nil {
+			t.Fatalf("kubectl get %s: %v\n%s", obj, err, out)
+		}
+		return out
+	}
+	const cert = "certificate/toolhive-operator-serving-cert"
+	if ready := field(cert, `{.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+		t.Fatalf("%s Ready=%q; want True", cert, ready)
+	}
+	ca := field("secret/"+field(cert, "{.spec.secretName}"), `{.data.ca\.crt}`)
+	if ca == "" {
+		t.Fatal("the serving certificate's Secret has no ca.crt")
+	}
+	for _, kind := range []string{"mutating", "validating"} {
+		cfg := kind + "webhookconfiguration/toolhive-operator-" + kind + "-webhook-configuration"
+		if got := field(cfg, "{.webhooks[0].clientConfig.caBundle}"); got != ca {
+			t.Errorf("%s caBundle is not the CA cert-manager issued the serving certificate with", cfg)
+		}
+		if svc := field(cfg, "{.webhooks[0].clientConfig.service.namespace}/{.webhooks[0].clientConfig.service.name}"); svc != operatorNamespace+"/toolhive-operator-webhook-service" {
+			t.Errorf("%s calls %q; want the operator's Service %s/toolhive-operator-webhook-service", cfg, svc, operatorNamespace)
+		}
+	}
+}
