@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/utils/ptr"
 
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
@@ -44,17 +46,21 @@ type podBackend struct {
 	// attaching at once would loop. Fields so that tests can shorten them.
 	quick, minBackoff, maxBackoff time.Duration
 
-	mu         sync.Mutex
-	pods       func() []*corev1.Pod
-	stdin      io.WriteCloser
-	attachedTo podIdentity // zero while detached
-	stop       context.CancelFunc
-	last       podIdentity // the container the last attach reached
-	generation uint64
-	heldOff    podIdentity   // the run whose stream last ended quickly
-	retryAt    time.Time     // no attach to heldOff before then
-	backoff    time.Duration // heldOff's current back-off
-	retry      *time.Timer   // pokes when the back-off passes
+	// logs reads the current run's mcp container log of a pod.
+	logs func(ctx context.Context, pod string) (io.ReadCloser, error)
+
+	mu          sync.Mutex
+	pods        func() []*corev1.Pod
+	stdin       io.WriteCloser
+	attachedTo  podIdentity // zero while detached
+	attachedPod string
+	stop        context.CancelFunc
+	last        podIdentity // the container the last attach reached
+	generation  uint64
+	heldOff     podIdentity   // the run whose stream last ended quickly
+	retryAt     time.Time     // no attach to heldOff before then
+	backoff     time.Duration // heldOff's current back-off
+	retry       *time.Timer   // pokes when the back-off passes
 }
 
 // podIdentity names one run of the mcp container: a new pod or a restarted
@@ -78,6 +84,11 @@ func newPodBackend(ctx context.Context, client kubernetes.Interface, ns, selecto
 	b.pods = func() []*corev1.Pod {
 		list, _ := pods.Lister().Pods(ns).List(labels.Everything())
 		return list
+	}
+	b.logs = func(ctx context.Context, pod string) (io.ReadCloser, error) {
+		return client.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{
+			Container: naming.MCPContainer, LimitBytes: ptr.To[int64](initLogLimit),
+		}).Stream(ctx)
 	}
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), pods.Informer().HasSynced) {
@@ -178,7 +189,7 @@ func (b *podBackend) reconcile(ctx context.Context) error {
 		return fmt.Errorf("attach to pod %s: %w", target.Name, err)
 	}
 	b.mu.Lock()
-	b.stdin, b.attachedTo, b.stop = stdin, id, stop
+	b.stdin, b.attachedTo, b.attachedPod, b.stop = stdin, id, target.Name, stop
 	if id != b.last {
 		b.generation++ // a new process: the mux initializes it again
 		b.last = id
@@ -237,7 +248,38 @@ func (b *podBackend) detachLocked() {
 	if b.stdin != nil {
 		_ = b.stdin.Close()
 	}
-	b.stdin, b.attachedTo, b.stop = nil, podIdentity{}, nil
+	b.stdin, b.attachedTo, b.attachedPod, b.stop = nil, podIdentity{}, "", nil
+}
+
+// initLogLimit bounds how much of the container's log is searched for its
+// initialize result: the answer to the first request comes early.
+const initLogLimit = 1 << 20
+
+// InitializeResult is what the server in the attached container answered
+// to the first initialize of its run, read from the container's log (its
+// stdout). A proxy that attaches to a server another proxy initialized (a
+// rolling update, a second replica) needs it: servers refuse a second
+// initialize, and the proxy's Role can read pod logs but write nothing.
+func (b *podBackend) InitializeResult(ctx context.Context) (json.RawMessage, error) {
+	b.mu.Lock()
+	pod, gen := b.attachedPod, b.generation
+	b.mu.Unlock()
+	if pod == "" {
+		return nil, errors.New("the stdio backend pod is not attached")
+	}
+	log, err := b.logs(ctx, pod)
+	if err != nil {
+		return nil, fmt.Errorf("read the log of pod %s: %w", pod, err)
+	}
+	defer func() { _ = log.Close() }()
+	result, err := firstInitializeResult(log)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: %w", pod, err)
+	}
+	if b.Generation() != gen {
+		return nil, errors.New("the stdio backend restarted while its log was read")
+	}
+	return result, nil
 }
 
 // runningPod is the newest pod whose mcp container runs.

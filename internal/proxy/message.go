@@ -4,10 +4,12 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // message is one JSON-RPC 2.0 message. IDs and payloads stay raw so that the
@@ -110,4 +112,30 @@ func errorResponse(id json.RawMessage, code int, msg string) *message {
 		Message string `json:"message"`
 	}{code, msg})
 	return &message{JSONRPC: "2.0", ID: id, Error: e}
+}
+
+// firstInitializeResult finds, in a stdio server's output, the first
+// answer that is an initialize result (it has protocolVersion, capabilities
+// and serverInfo); other lines, JSON or not, are passed over.
+func firstInitializeResult(output io.Reader) (json.RawMessage, error) {
+	sc := bufio.NewScanner(output)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	for sc.Scan() {
+		msg, err := parseMessage(sc.Bytes())
+		if err != nil || !msg.isResponse() || len(msg.Error) != 0 {
+			continue
+		}
+		var r struct {
+			ProtocolVersion string          `json:"protocolVersion"`
+			Capabilities    json.RawMessage `json:"capabilities"`
+			ServerInfo      json.RawMessage `json:"serverInfo"`
+		}
+		if json.Unmarshal(msg.Result, &r) == nil && r.ProtocolVersion != "" && r.Capabilities != nil && r.ServerInfo != nil {
+			return msg.Result, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read the server's output: %w", err)
+	}
+	return nil, errors.New("the server's output holds no initialize result")
 }

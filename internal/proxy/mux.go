@@ -311,6 +311,14 @@ func (m *mux) backendResponse(msg *message) {
 		return // cancelled, or the proxy's own re-initialize
 	}
 	m.forget(backendID)
+	if call.init && len(msg.Error) != 0 {
+		if r, ok := m.backend.(initRecoverer); ok {
+			// Still initSent: later initializes wait for the outcome.
+			m.mu.Unlock()
+			go m.recoverInitialize(r, call, msg)
+			return
+		}
+	}
 	var waiters []pendingCall
 	if call.init {
 		m.initSent = false
@@ -423,6 +431,43 @@ func (m *mux) backendNotification(msg *message) {
 	m.mu.Unlock()
 	for _, s := range sessions {
 		s.deliver(msg, nil)
+	}
+}
+
+// initRecoverer is a backend that can tell what its server answered to an
+// initialize this proxy did not send (the pod backend reads its log).
+type initRecoverer interface {
+	InitializeResult(ctx context.Context) (json.RawMessage, error)
+}
+
+// recoverInitialize handles an initialize the server refused: when the
+// server had been initialized before this proxy attached (servers refuse a
+// second initialize), its earlier answer serves every client; otherwise
+// the refusal goes to them.
+func (m *mux) recoverInitialize(r initRecoverer, call pendingCall, refused *message) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	result, err := r.InitializeResult(ctx)
+	m.mu.Lock()
+	m.initSent = false
+	waiters := append([]pendingCall{call}, m.initWaiters...)
+	m.initWaiters = nil
+	answer := func(id json.RawMessage) *message {
+		out := *refused
+		out.ID = id
+		return &out
+	}
+	if err == nil && m.backend.Generation() == call.gen {
+		// The client's notifications/initialized would be a second one.
+		m.initResult, m.initGen, m.initialized = result, call.gen, true
+		answer = func(id json.RawMessage) *message { return &message{JSONRPC: "2.0", ID: id, Result: result} }
+		m.log.Info("the stdio server was initialized before this proxy attached: its first initialize result serves the clients")
+	} else {
+		m.log.Warn("the stdio server refused initialize", "error", string(refused.Error), "noEarlierResult", err)
+	}
+	m.mu.Unlock()
+	for _, w := range waiters {
+		w.session.deliver(answer(w.id), w.id)
 	}
 }
 

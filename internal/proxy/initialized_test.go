@@ -1,0 +1,175 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+)
+
+// goSDKStdio is a real Go SDK stdio server several proxy replicas attach
+// to, as to a pod: every line it writes reaches every replica and its log.
+type goSDKStdio struct {
+	stdin   io.Writer
+	mu      sync.Mutex
+	log     bytes.Buffer
+	readers []chan []byte
+}
+
+func startGoSDKStdio(t *testing.T) *goSDKStdio {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	s := &goSDKStdio{stdin: inW}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = mcptest.NewServerNamed("stdio-pod").Run(ctx, &mcp.IOTransport{Reader: inR, Writer: outW})
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			line := append([]byte(nil), sc.Bytes()...)
+			s.mu.Lock()
+			s.log.Write(append(line, '\n'))
+			for _, r := range s.readers {
+				r <- line
+			}
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = inW.Close()
+		_ = outW.Close()
+		<-done
+	})
+	return s
+}
+
+func (s *goSDKStdio) attach() *goSDKView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := &goSDKView{server: s, out: make(chan []byte, 64)}
+	s.readers = append(s.readers, v.out)
+	return v
+}
+
+// goSDKView is one replica's attachment; it reads the server's log as the
+// pod backend does.
+type goSDKView struct {
+	server *goSDKStdio
+	out    chan []byte
+	mu     sync.Mutex
+}
+
+func (v *goSDKView) Send(_ context.Context, line []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, err := v.server.stdin.Write(append(line, '\n'))
+	return err
+}
+func (v *goSDKView) Recv() <-chan []byte { return v.out }
+func (v *goSDKView) Attached() bool      { return true }
+func (v *goSDKView) Generation() uint64  { return 1 }
+func (v *goSDKView) InitializeResult(context.Context) (json.RawMessage, error) {
+	v.server.mu.Lock()
+	log := append([]byte(nil), v.server.log.Bytes()...)
+	v.server.mu.Unlock()
+	return firstInitializeResult(bytes.NewReader(log))
+}
+
+// client is one MCP client of a mux, answers by id.
+type muxClient struct {
+	t       *testing.T
+	m       *mux
+	s       *clientSession
+	answers chan *message
+}
+
+func newMuxClient(t *testing.T, m *mux) *muxClient {
+	c := &muxClient{t: t, m: m, answers: make(chan *message, 8)}
+	c.s = m.open(func(msg *message, _ json.RawMessage) { c.answers <- msg })
+	return c
+}
+
+func (c *muxClient) call(id, method, params string) *message {
+	c.t.Helper()
+	c.m.fromClient(context.Background(), c.s, &message{JSONRPC: "2.0", ID: json.RawMessage(id), Method: method, Params: json.RawMessage(params)})
+	select {
+	case a := <-c.answers:
+		return a
+	case <-time.After(5 * time.Second):
+		c.t.Fatalf("no answer to %s", method)
+		return nil
+	}
+}
+
+const initParams = `{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`
+
+// A proxy that attaches to a stdio server another proxy initialized (the
+// new pod of a rolling update, a second replica) gets its clients through
+// initialize: the server refuses a second one, so the proxy answers with
+// what the server answered the first time, read from its output (in
+// Kubernetes, the container's log).
+func TestAProxyAttachingToAnInitializedServerServesItsClients(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := startGoSDKStdio(t)
+	discard := slog.New(slog.DiscardHandler)
+
+	first := newMuxClient(t, newMux(ctx, server.attach(), discard))
+	firstResult := first.call("1", "initialize", initParams)
+	if len(firstResult.Error) != 0 {
+		t.Fatalf("the first initialize: %s", firstResult.Error)
+	}
+	first.m.fromClient(ctx, first.s, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+
+	later := newMuxClient(t, newMux(ctx, server.attach(), discard))
+	a := later.call("1", "initialize", initParams)
+	if len(a.Error) != 0 || string(a.Result) != string(firstResult.Result) {
+		t.Fatalf("initialize through a proxy that attached later: result %s, error %s; want the first result %s", a.Result, a.Error, firstResult.Result)
+	}
+	later.m.fromClient(ctx, later.s, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	if w := later.call("2", "tools/call", `{"name":"whoami"}`); !strings.Contains(string(w.Result), "stdio-pod") {
+		t.Errorf("whoami through the later proxy: result %s, error %s", w.Result, w.Error)
+	}
+}
+
+func TestFirstInitializeResultInAServersOutput(t *testing.T) {
+	const result = `{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"}}`
+	tests := []struct {
+		name, output, want string
+	}{
+		{"among other lines", "starting\n" + `{"jsonrpc":"2.0","id":"x","result":{}}` + "\n" +
+			`{"jsonrpc":"2.0","id":"sb-1","result":` + result + "}\n" +
+			`{"jsonrpc":"2.0","id":"sb-2","result":{"protocolVersion":"2024-11-05","capabilities":{},"serverInfo":{"name":"later"}}}` + "\n", result},
+		{"a refusal is no result", `{"jsonrpc":"2.0","id":"sb-1","error":{"code":-32600,"message":"duplicate"}}` + "\n", ""},
+		{"nothing", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := firstInitializeResult(strings.NewReader(tt.output))
+			if tt.want == "" {
+				if err == nil {
+					t.Errorf("found %s in output without an initialize result", got)
+				}
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Errorf("got %s (%v), want %s", got, err, tt.want)
+			}
+		})
+	}
+}
