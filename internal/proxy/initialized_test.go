@@ -20,10 +20,9 @@ import (
 // goSDKStdio is a real Go SDK stdio server several proxy replicas attach
 // to, as to a pod: every line it writes reaches every replica and its log.
 type goSDKStdio struct {
-	stdin   io.Writer
-	mu      sync.Mutex
-	log     bytes.Buffer
-	readers []chan []byte
+	fanout
+	stdin io.Writer
+	log   bytes.Buffer // guarded by fanout.mu
 }
 
 func startGoSDKStdio(t *testing.T) *goSDKStdio {
@@ -43,9 +42,7 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 			line := append([]byte(nil), sc.Bytes()...)
 			s.mu.Lock()
 			s.log.Write(append(line, '\n'))
-			for _, r := range s.readers {
-				r <- line
-			}
+			s.send(line)
 			s.mu.Unlock()
 		}
 	}()
@@ -59,11 +56,7 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 }
 
 func (s *goSDKStdio) attach() *goSDKView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := &goSDKView{server: s, out: make(chan []byte, 64)}
-	s.readers = append(s.readers, v.out)
-	return v
+	return &goSDKView{server: s, out: s.subscribe(64)}
 }
 
 // goSDKView is one replica's attachment; it reads the server's log as the

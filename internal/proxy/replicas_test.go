@@ -10,19 +10,33 @@ import (
 	"time"
 )
 
-// sharedStdio is one stdio server with several proxy replicas attached:
-// every line it writes reaches every replica, as with the attach API.
-type sharedStdio struct {
+// fanout hands every line a stdio server writes to every attached proxy
+// replica, as the attach API does.
+type fanout struct {
 	mu      sync.Mutex
 	readers []chan []byte
 }
 
+func (f *fanout) subscribe(size int) chan []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := make(chan []byte, size)
+	f.readers = append(f.readers, c)
+	return c
+}
+
+// send hands line to every reader; f.mu is held.
+func (f *fanout) send(line []byte) {
+	for _, r := range f.readers {
+		r <- line
+	}
+}
+
+// sharedStdio is one stdio server with several proxy replicas attached.
+type sharedStdio struct{ fanout }
+
 func (s *sharedStdio) attach() *stdioView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := &stdioView{server: s, out: make(chan []byte, 1024)}
-	s.readers = append(s.readers, v.out)
-	return v
+	return &stdioView{server: s, out: s.subscribe(1024)}
 }
 
 // answer replies to a request with its own params, for every reader.
@@ -34,9 +48,7 @@ func (s *sharedStdio) answer(line []byte) {
 	out, _ := json.Marshal(message{JSONRPC: "2.0", ID: req.ID, Result: req.Params})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.readers {
-		r <- out
-	}
+	s.send(out)
 }
 
 type stdioView struct {

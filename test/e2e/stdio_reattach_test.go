@@ -25,9 +25,7 @@ func TestStdioBackendPodReplaced(t *testing.T) {
 	n := newNamespace(t)
 	const name = "attach"
 	pod := name + "-0"
-	n.mustApply(manifest(name, "stdio"))
-	n.waitReady(name)
-	base := n.portForward("service/"+naming.ProxyServiceName(name), 8080)
+	base := n.readyStdioServer(name)
 	endpoint := base + "/mcp"
 	eventually(t, 30*time.Second, func() string {
 		if h := proxyHealth(base); h.Status != "healthy" || h.Backend != "attached" {
@@ -166,6 +164,15 @@ func proxyHealth(base string) healthSnapshot {
 }
 
 // proxyPods lists the server's proxy pods as "uid restarts" lines.
+// readyStdioServer applies a stdio test server, waits for Ready and
+// port-forwards its proxy Service; it returns the forward's base URL.
+func (n *ns) readyStdioServer(name string) string {
+	n.t.Helper()
+	n.mustApply(manifest(name, "stdio"))
+	n.waitReady(name)
+	return n.portForward("service/"+naming.ProxyServiceName(name), 8080)
+}
+
 func (n *ns) proxyPods(server string) string {
 	n.t.Helper()
 	labels := naming.SelectorLabels(server, naming.ComponentProxy)
@@ -176,4 +183,41 @@ func (n *ns) proxyPods(server string) string {
 	sort.Strings(sel)
 	return n.must("get", "pods", "-l", strings.Join(sel, ","), "-o",
 		`jsonpath={range .items[*]}{.metadata.uid} {.status.containerStatuses[?(@.name=="`+naming.ProxyContainer+`")].restartCount}{"\n"}{end}`)
+}
+
+// The other way round: the proxy is replaced (a rolling update, an operator
+// upgrade) while the stdio server keeps running. The new proxy attaches to
+// a server another proxy initialized, and the Go SDK server refuses a
+// second initialize; new clients still get through, answered with the
+// server's first initialize result from its log, and the server is the
+// same process (not restarted to make it work).
+func TestProxyReplacedInFrontOfARunningStdioServer(t *testing.T) {
+	t.Parallel()
+	n := newNamespace(t)
+	const name = "reproxy"
+	pod := name + "-0"
+	endpoint := n.readyStdioServer(name) + "/mcp"
+	waitWhoami(t, endpoint, pod)
+	backend := func() string {
+		return n.must("get", "pod", pod, "-o", `jsonpath={.metadata.uid} {.status.containerStatuses[?(@.name=="mcp")].restartCount}`)
+	}
+	before := backend()
+
+	deployment := "deployment/" + naming.ProxyDeploymentName(name)
+	n.must("rollout", "restart", deployment)
+	n.must("rollout", "status", deployment, "--timeout=180s")
+	eventually(t, 2*time.Minute, func() string { // the old proxy pod gone
+		if pods := strings.Fields(n.proxyPods(name)); len(pods) != 2 { // one "uid restarts" pair
+			return "proxy pods: " + strings.Join(pods, " ")
+		}
+		return ""
+	})
+	endpoint = n.portForward("service/"+naming.ProxyServiceName(name), 8080) + "/mcp"
+	if tools, err := switchboard("mcp", "list", "tools", "--server", endpoint); err != nil || !strings.Contains(tools, "whoami") {
+		t.Fatalf("list tools through the new proxy: %v\n%s", err, tools)
+	}
+	waitWhoami(t, endpoint, pod)
+	if after := backend(); after != before {
+		t.Errorf("the stdio server was replaced or restarted (uid restarts %s, before %s)", after, before)
+	}
 }
