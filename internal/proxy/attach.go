@@ -255,12 +255,12 @@ func (b *podBackend) detachLocked() {
 // initialize result: the answer to the first request comes early.
 const initLogLimit = 1 << 20
 
-// InitializeResult is what the server in the attached container answered
-// to the first initialize of its run, read from the container's log (its
-// stdout). A proxy that attaches to a server another proxy initialized (a
+// InitializeResult is what the server in the attached container said about
+// itself first in this run (initializeResultIn), read from the container's
+// log (its stdout). A proxy that attaches to a server another proxy initialized (a
 // rolling update, a second replica) needs it: servers refuse a second
 // initialize, and the proxy's Role can read pod logs but write nothing.
-func (b *podBackend) InitializeResult(ctx context.Context) (json.RawMessage, error) {
+func (b *podBackend) InitializeResult(ctx context.Context, requested string) (json.RawMessage, error) {
 	b.mu.Lock()
 	pod, gen := b.attachedPod, b.generation
 	b.mu.Unlock()
@@ -272,7 +272,7 @@ func (b *podBackend) InitializeResult(ctx context.Context) (json.RawMessage, err
 		return nil, fmt.Errorf("read the log of pod %s: %w", pod, err)
 	}
 	defer func() { _ = log.Close() }()
-	result, err := firstInitializeResult(log)
+	result, err := initializeResultIn(log, requested)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", pod, err)
 	}

@@ -76,11 +76,11 @@ func (v *goSDKView) Send(_ context.Context, line []byte) error {
 func (v *goSDKView) Recv() <-chan []byte { return v.out }
 func (v *goSDKView) Attached() bool      { return true }
 func (v *goSDKView) Generation() uint64  { return 1 }
-func (v *goSDKView) InitializeResult(context.Context) (json.RawMessage, error) {
+func (v *goSDKView) InitializeResult(_ context.Context, requested string) (json.RawMessage, error) {
 	v.server.mu.Lock()
 	log := append([]byte(nil), v.server.log.Bytes()...)
 	v.server.mu.Unlock()
-	return firstInitializeResult(bytes.NewReader(log))
+	return initializeResultIn(bytes.NewReader(log), requested)
 }
 
 // client is one MCP client of a mux, answers by id.
@@ -140,20 +140,55 @@ func TestAProxyAttachingToAnInitializedServerServesItsClients(t *testing.T) {
 	}
 }
 
-func TestFirstInitializeResultInAServersOutput(t *testing.T) {
+// A client of the initialize era after one of the stateless era, on one
+// stdio server: the Go SDK server counts server/discover as its
+// initialization and refuses initialize; the client is answered with what
+// the server's discover result says.
+func TestAnInitializeAfterAStatelessClientIsAnswered(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := startGoSDKStdio(t)
+	m := newMux(ctx, server.attach(), slog.New(slog.DiscardHandler))
+	stateless := newMuxClient(t, m)
+	if a := stateless.call("1", "server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
+		`"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}`); len(a.Error) != 0 {
+		t.Fatalf("server/discover: %s", a.Error)
+	}
+	classic := newMuxClient(t, m)
+	a := classic.call("1", "initialize", initParams)
+	var r struct {
+		ProtocolVersion string `json:"protocolVersion"`
+		ServerInfo      struct{ Name string }
+		Capabilities    map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(a.Result, &r); err != nil || r.ProtocolVersion != "2025-06-18" || r.ServerInfo.Name != "mcptest" || r.Capabilities["tools"] == nil {
+		t.Fatalf("initialize after a stateless client: result %s, error %s", a.Result, a.Error)
+	}
+	if w := classic.call("2", "tools/call", `{"name":"whoami"}`); !strings.Contains(string(w.Result), "stdio-pod") {
+		t.Errorf("whoami: result %s, error %s", w.Result, w.Error)
+	}
+}
+
+func TestInitializeResultInAServersOutput(t *testing.T) {
 	const result = `{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"}}`
+	const discover = `{"supportedVersions":["2026-07-28","2025-11-25","2025-06-18"],"capabilities":{"tools":{}},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"s","version":"1"}}}`
 	tests := []struct {
-		name, output, want string
+		name, output, requested, want string
 	}{
-		{"among other lines", "starting\n" + `{"jsonrpc":"2.0","id":"x","result":{}}` + "\n" +
+		{"the first initialize result, among other lines", "starting\n" + `{"jsonrpc":"2.0","id":"x","result":{}}` + "\n" +
 			`{"jsonrpc":"2.0","id":"sb-1","result":` + result + "}\n" +
-			`{"jsonrpc":"2.0","id":"sb-2","result":{"protocolVersion":"2024-11-05","capabilities":{},"serverInfo":{"name":"later"}}}` + "\n", result},
-		{"a refusal is no result", `{"jsonrpc":"2.0","id":"sb-1","error":{"code":-32600,"message":"duplicate"}}` + "\n", ""},
-		{"nothing", "", ""},
+			`{"jsonrpc":"2.0","id":"sb-0","result":` + discover + "}\n" +
+			`{"jsonrpc":"2.0","id":"sb-2","result":{"protocolVersion":"2024-11-05","capabilities":{},"serverInfo":{"name":"later"}}}` + "\n", "2025-06-18", result},
+		{"from server/discover, the requested version", `{"jsonrpc":"2.0","id":"sb-1","result":` + discover + "}\n", "2025-06-18",
+			`{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"}}`},
+		{"from server/discover, the newest classic version", `{"jsonrpc":"2.0","id":"sb-1","result":` + discover + "}\n", "2024-11-05",
+			`{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"}}`},
+		{"a refusal is no result", `{"jsonrpc":"2.0","id":"sb-1","error":{"code":-32600,"message":"duplicate"}}` + "\n", "2025-06-18", ""},
+		{"nothing", "", "2025-06-18", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := firstInitializeResult(strings.NewReader(tt.output))
+			got, err := initializeResultIn(strings.NewReader(tt.output), tt.requested)
 			if tt.want == "" {
 				if err == nil {
 					t.Errorf("found %s in output without an initialize result", got)

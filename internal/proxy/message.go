@@ -114,10 +114,10 @@ func errorResponse(id json.RawMessage, code int, msg string) *message {
 	return &message{JSONRPC: "2.0", ID: id, Error: e}
 }
 
-// firstInitializeResult finds, in a stdio server's output, the first
-// answer that is an initialize result (it has protocolVersion, capabilities
-// and serverInfo); other lines, JSON or not, are passed over.
-func firstInitializeResult(output io.Reader) (json.RawMessage, error) {
+// initializeResultIn finds, in a stdio server's output, what the server
+// first said about itself (asInitializeResult); other lines, JSON or not,
+// are passed over. requested is the protocol version the client asks for.
+func initializeResultIn(output io.Reader, requested string) (json.RawMessage, error) {
 	sc := bufio.NewScanner(output)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	for sc.Scan() {
@@ -125,17 +125,62 @@ func firstInitializeResult(output io.Reader) (json.RawMessage, error) {
 		if err != nil || !msg.isResponse() || len(msg.Error) != 0 {
 			continue
 		}
-		var r struct {
-			ProtocolVersion string          `json:"protocolVersion"`
-			Capabilities    json.RawMessage `json:"capabilities"`
-			ServerInfo      json.RawMessage `json:"serverInfo"`
-		}
-		if json.Unmarshal(msg.Result, &r) == nil && r.ProtocolVersion != "" && r.Capabilities != nil && r.ServerInfo != nil {
-			return msg.Result, nil
+		if result, ok := asInitializeResult(msg.Result, requested); ok {
+			return result, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read the server's output: %w", err)
 	}
-	return nil, errors.New("the server's output holds no initialize result")
+	return nil, errors.New("the server's output holds no initialize or server/discover result")
 }
+
+// asInitializeResult is result if it is an initialize result (it has
+// protocolVersion, capabilities and serverInfo), or the initialize result a
+// server/discover result implies (supportedVersions, capabilities,
+// serverInfo in _meta): a client of the stateless era got it, and a Go SDK
+// server refuses initialize after it. The version is the requested one if
+// the server supports it, else the newest it supports from before the
+// stateless era.
+func asInitializeResult(result json.RawMessage, requested string) (json.RawMessage, bool) {
+	var r struct {
+		ProtocolVersion   string                     `json:"protocolVersion"`
+		SupportedVersions []string                   `json:"supportedVersions"`
+		Capabilities      json.RawMessage            `json:"capabilities"`
+		ServerInfo        json.RawMessage            `json:"serverInfo"`
+		Instructions      string                     `json:"instructions,omitempty"`
+		Meta              map[string]json.RawMessage `json:"_meta"`
+	}
+	if result == nil || json.Unmarshal(result, &r) != nil || r.Capabilities == nil {
+		return nil, false
+	}
+	if r.ProtocolVersion != "" && r.ServerInfo != nil {
+		return result, true
+	}
+	if r.Meta[discoverServerInfo] == nil {
+		return nil, false
+	}
+	version := ""
+	for _, v := range r.SupportedVersions {
+		if v == requested && v < protocolStateless {
+			version = v
+			break
+		}
+		if v < protocolStateless && v > version {
+			version = v
+		}
+	}
+	if version == "" {
+		return nil, false
+	}
+	out, err := json.Marshal(struct {
+		ProtocolVersion string          `json:"protocolVersion"`
+		Capabilities    json.RawMessage `json:"capabilities"`
+		ServerInfo      json.RawMessage `json:"serverInfo"`
+		Instructions    string          `json:"instructions,omitempty"`
+	}{version, r.Capabilities, r.Meta[discoverServerInfo], r.Instructions})
+	return out, err == nil
+}
+
+// discoverServerInfo is where a server/discover result names the server.
+const discoverServerInfo = "io.modelcontextprotocol/serverInfo"

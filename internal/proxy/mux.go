@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -68,6 +70,10 @@ type mux struct {
 	initSentGen uint64 // …to this process
 	initGen     uint64 // backend generation the cached result belongs to
 	initialized bool   // the backend got notifications/initialized
+	// described is the first initialize or server/discover result the
+	// backend's run describedGen gave.
+	described    json.RawMessage
+	describedGen uint64
 }
 
 func newMux(ctx context.Context, b lineBackend, log *slog.Logger) *mux {
@@ -304,6 +310,13 @@ func (m *mux) fromBackend(ctx context.Context, msg *message) {
 
 func (m *mux) backendResponse(msg *message) {
 	m.mu.Lock()
+	// The first time the server describes itself in this run (to any
+	// replica), in case it later refuses an initialize.
+	if gen := m.backend.Generation(); m.describedGen != gen && len(msg.Error) == 0 && bytes.Contains(msg.Result, []byte(`"capabilities"`)) {
+		if _, ok := asInitializeResult(msg.Result, ""); ok {
+			m.described, m.describedGen = msg.Result, gen
+		}
+	}
 	backendID := unquote(msg.ID)
 	call, ok := m.pending[backendID]
 	if !ok {
@@ -312,12 +325,10 @@ func (m *mux) backendResponse(msg *message) {
 	}
 	m.forget(backendID)
 	if call.init && len(msg.Error) != 0 {
-		if r, ok := m.backend.(initRecoverer); ok {
-			// Still initSent: later initializes wait for the outcome.
-			m.mu.Unlock()
-			go m.recoverInitialize(r, call, msg)
-			return
-		}
+		// Still initSent: later initializes wait for the outcome.
+		m.mu.Unlock()
+		go m.recoverInitialize(call, msg)
+		return
 	}
 	var waiters []pendingCall
 	if call.init {
@@ -437,17 +448,34 @@ func (m *mux) backendNotification(msg *message) {
 // initRecoverer is a backend that can tell what its server answered to an
 // initialize this proxy did not send (the pod backend reads its log).
 type initRecoverer interface {
-	InitializeResult(ctx context.Context) (json.RawMessage, error)
+	InitializeResult(ctx context.Context, requested string) (json.RawMessage, error)
 }
 
 // recoverInitialize handles an initialize the server refused: when the
-// server had been initialized before this proxy attached (servers refuse a
-// second initialize), its earlier answer serves every client; otherwise
-// the refusal goes to them.
-func (m *mux) recoverInitialize(r initRecoverer, call pendingCall, refused *message) {
+// server had been initialized before (by another proxy, or for a client of
+// the stateless era: servers refuse a second initialize), what it said
+// about itself then serves every client; otherwise the refusal goes to them.
+func (m *mux) recoverInitialize(call pendingCall, refused *message) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	result, err := r.InitializeResult(ctx)
+	m.mu.Lock()
+	var asked struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	_ = json.Unmarshal(m.initParams, &asked)
+	described := m.described
+	if m.describedGen != call.gen {
+		described = nil
+	}
+	m.mu.Unlock()
+	result, ok := asInitializeResult(described, asked.ProtocolVersion)
+	err := errors.New("this proxy saw no earlier initialize or server/discover result, and cannot read the server's output")
+	if ok {
+		err = nil
+	} else if r, can := m.backend.(initRecoverer); can {
+		// Attached after the server described itself: read its output.
+		result, err = r.InitializeResult(ctx, asked.ProtocolVersion)
+	}
 	m.mu.Lock()
 	m.initSent = false
 	waiters := append([]pendingCall{call}, m.initWaiters...)
