@@ -188,9 +188,10 @@ func (n *ns) proxyPods(server string) string {
 // The other way round: the proxy is replaced (a rolling update, an operator
 // upgrade) while the stdio server keeps running. The new proxy attaches to
 // a server another proxy initialized, and the Go SDK server refuses a
-// second initialize; new clients still get through, answered with the
-// server's first initialize result from its log, and the server is the
-// same process (not restarted to make it work).
+// second initialize; new clients still get through, answered with what the
+// server first said about itself (from its log), and the server is the
+// same process (not restarted to make it work). Clients of both protocol
+// eras share the server.
 func TestProxyReplacedInFrontOfARunningStdioServer(t *testing.T) {
 	t.Parallel()
 	n := newNamespace(t)
@@ -209,6 +210,9 @@ func TestProxyReplacedInFrontOfARunningStdioServer(t *testing.T) {
 		return ""
 	}
 	endpoint := n.readyStdioServer(name) + "/mcp"
+	// A stateless-era client first (the CLI): the Go SDK server counts its
+	// server/discover as initialization, and refuses initialize from then on.
+	waitWhoami(t, endpoint, pod)
 	if msg := whoami(endpoint); msg != "" {
 		t.Fatalf("through the first proxy: %s", msg)
 	}
