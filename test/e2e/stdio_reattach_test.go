@@ -236,3 +236,35 @@ func TestProxyReplacedInFrontOfARunningStdioServer(t *testing.T) {
 		t.Errorf("the stdio server was replaced or restarted (uid restarts %s, before %s)", after, before)
 	}
 }
+
+// Two proxy replicas attached to one stdio server (spec.replicas 2): each
+// one's clients get through initialize, though the server takes only the
+// first and refuses the other replica's, and calls through either pod reach
+// the same server.
+func TestTwoProxyReplicasShareOneStdioServer(t *testing.T) {
+	t.Parallel()
+	n := newNamespace(t)
+	const name = "twoproxies"
+	pod := name + "-0"
+	n.mustApply(strings.Replace(manifest(name, "stdio"), "  transport: stdio", "  transport: stdio\n  replicas: 2", 1))
+	n.waitReady(name)
+	n.must("rollout", "status", "deployment/"+naming.ProxyDeploymentName(name), "--timeout=180s")
+	sel := naming.LabelInstance + "=" + name + "," + naming.LabelComponent + "=" + string(naming.ComponentProxy)
+	pods := strings.Fields(n.must("get", "pods", "-l", sel, "-o", "jsonpath={.items[*].metadata.name}"))
+	if len(pods) != 2 {
+		t.Fatalf("proxy pods %v; want 2", pods)
+	}
+	for _, p := range pods {
+		endpoint := n.portForward("pod/"+p, 8080) + "/mcp"
+		eventually(t, time.Minute, func() string {
+			s, err := openRawSession(endpoint, 10*time.Second)
+			if err != nil {
+				return fmt.Sprintf("through proxy pod %s: open a session: %v", p, err)
+			}
+			if who, rpcErr, err := s.callTool("whoami", nil); err != nil || rpcErr != "" || who != pod {
+				return fmt.Sprintf("through proxy pod %s: whoami %q %s %v; want %s", p, who, rpcErr, err, pod)
+			}
+			return ""
+		})
+	}
+}
