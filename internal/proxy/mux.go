@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -74,7 +75,11 @@ type mux struct {
 	// backend's run describedGen gave.
 	described    json.RawMessage
 	describedGen uint64
+	shared       bool // another proxy replica is attached to the server too
 }
+
+// reinitID is the id of the proxy's own initialize of a restarted server.
+const reinitID = "sb-reinit"
 
 func newMux(ctx context.Context, b lineBackend, log *slog.Logger) *mux {
 	m := &mux{
@@ -320,8 +325,10 @@ func (m *mux) backendResponse(msg *message) {
 	backendID := unquote(msg.ID)
 	call, ok := m.pending[backendID]
 	if !ok {
+		// An answer to another proxy replica's request: the server is shared.
+		m.shared = m.shared || (strings.HasPrefix(backendID, "sb-") && !strings.HasPrefix(backendID, "sb-"+m.tag+"-") && backendID != reinitID)
 		m.mu.Unlock()
-		return // cancelled, or the proxy's own re-initialize
+		return // cancelled, the proxy's own re-initialize, or another replica's
 	}
 	m.forget(backendID)
 	if call.init && len(msg.Error) != 0 {
@@ -358,7 +365,7 @@ func (m *mux) backendRequest(ctx context.Context, msg *message) {
 		return
 	}
 	m.mu.Lock()
-	target := m.soleClient()
+	target, answer := m.serverRequestTarget()
 	var id string
 	if target != nil {
 		id = m.id("sb-s-")
@@ -366,8 +373,10 @@ func (m *mux) backendRequest(ctx context.Context, msg *message) {
 	}
 	m.mu.Unlock()
 	if target == nil {
-		_ = m.send(ctx, errorResponse(msg.ID, codeInternalError,
-			fmt.Sprintf("%s: several clients share this stdio server and the proxy cannot tell which one this request is for", msg.Method)))
+		if answer {
+			_ = m.send(ctx, errorResponse(msg.ID, codeInternalError,
+				fmt.Sprintf("%s: several clients share this stdio server and the proxy cannot tell which one this request is for", msg.Method)))
+		}
 		return
 	}
 	out := *msg
@@ -375,24 +384,30 @@ func (m *mux) backendRequest(ctx context.Context, msg *message) {
 	target.deliver(&out, nil)
 }
 
-// soleClient is the only client with requests in flight, or the only client;
-// m.mu is held.
-func (m *mux) soleClient() *clientSession {
+// serverRequestTarget is the client a server request goes to: the only one
+// with requests in flight, or else the only one. When other proxy replicas
+// share the server, only a client with a request in flight is a candidate,
+// and a replica with none leaves the request to the others (answer false):
+// an idle client here must not take, or refuse, what another replica's
+// client is waiting for. m.mu is held.
+func (m *mux) serverRequestTarget() (target *clientSession, answer bool) {
 	var busy []*clientSession
 	for _, s := range m.sessions {
 		if len(s.inflight) > 0 {
 			busy = append(busy, s)
 		}
 	}
-	if len(busy) == 1 {
-		return busy[0]
-	}
-	if len(busy) == 0 && len(m.sessions) == 1 {
+	switch {
+	case len(busy) == 1:
+		return busy[0], true
+	case len(busy) == 0 && m.shared:
+		return nil, false
+	case len(busy) == 0 && len(m.sessions) == 1:
 		for _, s := range m.sessions {
-			return s
+			return s, true
 		}
 	}
-	return nil
+	return nil, true
 }
 
 func (m *mux) backendNotification(msg *message) {
@@ -535,7 +550,7 @@ func (m *mux) restarted(ctx context.Context, g uint64) {
 		return
 	}
 	m.log.Info("re-initializing the restarted stdio backend")
-	_ = m.send(ctx, &message{JSONRPC: "2.0", ID: quote("sb-reinit"), Method: "initialize", Params: params})
+	_ = m.send(ctx, &message{JSONRPC: "2.0", ID: quote(reinitID), Method: "initialize", Params: params})
 	_ = m.send(ctx, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
 }
 

@@ -35,8 +35,8 @@ func (f *fanout) send(line []byte) {
 // sharedStdio is one stdio server with several proxy replicas attached.
 type sharedStdio struct{ fanout }
 
-func (s *sharedStdio) attach() *stdioView {
-	return &stdioView{server: s, out: s.subscribe(1024)}
+func (s *sharedStdio) attach() *view {
+	return &view{out: s.subscribe(1024), sent: s.answer}
 }
 
 // answer replies to a request with its own params, for every reader.
@@ -51,18 +51,19 @@ func (s *sharedStdio) answer(line []byte) {
 	s.send(out)
 }
 
-type stdioView struct {
-	server *sharedStdio
-	out    chan []byte
+// view is one replica's attachment to a fake shared server.
+type view struct {
+	out  chan []byte
+	sent func(line []byte)
 }
 
-func (v *stdioView) Send(_ context.Context, line []byte) error {
-	v.server.answer(line)
+func (v *view) Send(_ context.Context, line []byte) error {
+	v.sent(line)
 	return nil
 }
-func (v *stdioView) Recv() <-chan []byte { return v.out }
-func (v *stdioView) Attached() bool      { return true }
-func (v *stdioView) Generation() uint64  { return 1 }
+func (v *view) Recv() <-chan []byte { return v.out }
+func (v *view) Attached() bool      { return true }
+func (v *view) Generation() uint64  { return 1 }
 
 // Two proxy replicas attached to one stdio server both see every answer;
 // each client still gets exactly the answers to its own requests, though
@@ -122,5 +123,77 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 			}
 		}
 		g.mu.Unlock()
+	}
+}
+
+// scriptedStdio is a shared stdio server the test speaks for: it records
+// what the replicas send and writes what the test says to all of them.
+type scriptedStdio struct {
+	fanout
+	sent chan []byte
+}
+
+func (s *scriptedStdio) write(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.send([]byte(line))
+}
+
+// A server request while another replica's client waits on a call: the
+// replica whose client is busy hands it on; the other replica, whose only
+// client is idle, neither gives it to that client nor refuses it.
+func TestAServerRequestGoesOnlyToTheReplicaWhoseClientIsWaiting(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := &scriptedStdio{sent: make(chan []byte, 16)}
+	type replica struct {
+		m   *mux
+		s   *clientSession
+		got chan *message
+	}
+	replicas := make([]replica, 2)
+	for i := range replicas {
+		r := replica{m: newMux(ctx, &view{out: server.subscribe(16), sent: func(line []byte) { server.sent <- line }}, slog.New(slog.DiscardHandler)), got: make(chan *message, 4)}
+		r.s = r.m.open(func(msg *message, _ json.RawMessage) { r.got <- msg })
+		replicas[i] = r
+	}
+	sentID := func() string {
+		t.Helper()
+		select {
+		case line := <-server.sent:
+			var m message
+			_ = json.Unmarshal(line, &m)
+			return string(m.ID)
+		case <-time.After(2 * time.Second):
+			t.Fatal("the replica sent nothing")
+			return ""
+		}
+	}
+	// Each replica's client makes a call the server answers: each replica
+	// sees the other's answer on the shared output.
+	for _, r := range replicas {
+		r.m.fromClient(ctx, r.s, &message{JSONRPC: "2.0", ID: json.RawMessage(`1`), Method: "tools/list"})
+		server.write(`{"jsonrpc":"2.0","id":` + sentID() + `,"result":{"tools":[]}}`)
+		<-r.got
+	}
+	busy, idle := replicas[0], replicas[1]
+	busy.m.fromClient(ctx, busy.s, &message{JSONRPC: "2.0", ID: json.RawMessage(`2`), Method: "tools/call", Params: json.RawMessage(`{"name":"sample"}`)})
+	sentID() // the call, which the server holds while it asks the client
+	server.write(`{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":{}}`)
+
+	select {
+	case msg := <-busy.got:
+		if msg.Method != "sampling/createMessage" {
+			t.Errorf("the waiting client got %+v; want the server's sampling request", msg)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("the client waiting on its call never got the server's request")
+	}
+	select {
+	case msg := <-idle.got:
+		t.Errorf("the idle client of the other replica got %+v", msg)
+	case line := <-server.sent:
+		t.Errorf("a replica answered the server's request itself: %s", line)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
