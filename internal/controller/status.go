@@ -153,8 +153,7 @@ func podProblem(pods []corev1.Pod, secretsMissing bool, now time.Time) (verdict,
 		if p.Labels[naming.LabelComponent] == string(naming.ComponentProxy) {
 			what = "proxy pod " + p.Name
 		}
-		statuses := append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
-		for _, cs := range statuses {
+		for _, cs := range containerStatuses(&p) {
 			if v, ok := containerProblem(what, &p, cs, secretsMissing, now); ok {
 				return v, true
 			}
@@ -213,6 +212,11 @@ func containerProblem(what string, p *corev1.Pod, cs corev1.ContainerStatus, sec
 	return verdict{}, false
 }
 
+// containerStatuses are a pod's init and regular containers' statuses.
+func containerStatuses(p *corev1.Pod) []corev1.ContainerStatus {
+	return append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+}
+
 // settlesIn says how long until a container running again after a crash
 // has run for settleTime; false when it is not such a container.
 func settlesIn(cs corev1.ContainerStatus, now time.Time) (time.Duration, bool) {
@@ -229,7 +233,7 @@ func settlesIn(cs corev1.ContainerStatus, now time.Time) (time.Duration, bool) {
 func recheckAfter(pods []corev1.Pod, now time.Time) time.Duration {
 	var next time.Duration
 	for _, p := range pods {
-		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		for _, cs := range containerStatuses(&p) {
 			if left, ok := settlesIn(cs, now); ok && (next == 0 || left < next) {
 				next = left
 			}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -37,7 +36,7 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 		_ = mcptest.NewServerNamed("stdio-pod").Run(ctx, &mcp.IOTransport{Reader: inR, Writer: outW})
 	}()
 	go func() {
-		sc := bufio.NewScanner(outR)
+		sc := lineScanner(outR)
 		for sc.Scan() {
 			line := append([]byte(nil), sc.Bytes()...)
 			s.mu.Lock()

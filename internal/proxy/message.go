@@ -4,7 +4,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -118,8 +117,7 @@ func errorResponse(id json.RawMessage, code int, msg string) *message {
 // first said about itself (asInitializeResult); other lines, JSON or not,
 // are passed over. requested is the protocol version the client asks for.
 func initializeResultIn(output io.Reader, requested string) (json.RawMessage, error) {
-	sc := bufio.NewScanner(output)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc := lineScanner(output)
 	for sc.Scan() {
 		msg, err := parseMessage(sc.Bytes())
 		if err != nil || !msg.isResponse() || len(msg.Error) != 0 {

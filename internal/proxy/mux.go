@@ -316,8 +316,11 @@ func (m *mux) fromBackend(ctx context.Context, msg *message) {
 func (m *mux) backendResponse(msg *message) {
 	m.mu.Lock()
 	// The first time the server describes itself in this run (to any
-	// replica), in case it later refuses an initialize.
-	if gen := m.backend.Generation(); m.describedGen != gen && len(msg.Error) == 0 && bytes.Contains(msg.Result, []byte(`"capabilities"`)) {
+	// replica), in case it later refuses an initialize; no need once this
+	// proxy holds an initialize result for the run.
+	gen := m.backend.Generation()
+	known := m.describedGen == gen || (m.initResult != nil && m.initGen == gen)
+	if !known && len(msg.Error) == 0 && bytes.Contains(msg.Result, []byte(`"capabilities"`)) {
 		if _, ok := asInitializeResult(msg.Result, ""); ok {
 			m.described, m.describedGen = msg.Result, gen
 		}

@@ -136,17 +136,23 @@ func (b *processBackend) runOnce(ctx context.Context) error {
 }
 
 func (b *processBackend) logStderr(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc := lineScanner(r)
 	for sc.Scan() {
 		b.log.Info("stdio backend stderr", "line", sc.Text())
 	}
 }
 
-// readLines sends every non-empty line of r to out until r ends.
-func readLines(r io.Reader, out chan<- []byte) error {
+// lineScanner reads a stdio server's output line by line, lines of up to
+// maxLine.
+func lineScanner(r io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
+	return sc
+}
+
+// readLines sends every non-empty line of r to out until r ends.
+func readLines(r io.Reader, out chan<- []byte) error {
+	sc := lineScanner(r)
 	for sc.Scan() {
 		if len(sc.Bytes()) == 0 {
 			continue
