@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -238,6 +239,15 @@ func (b *httpBackend) proxyError(w http.ResponseWriter, r *http.Request, err err
 		}
 		w.Header().Set("Retry-After", "1")
 		writeRPCError(w, http.StatusServiceUnavailable, codeInternalError, "the MCP server is unreachable: "+err.Error())
+	case isBrokenConn(err) && !hasSession(r):
+		// The pod dropped the connection before it answered (it is going
+		// away): a client starting a session retries, and new sessions avoid
+		// the pod until the watch or probe catches up.
+		rt, _ := r.Context().Value(routeKey{}).(route)
+		b.pool.unreachable(r.Context(), rt.addr, "")
+		b.log.Warn("backend dropped the connection before it answered", "backend", rt.addr, "error", err)
+		w.Header().Set("Retry-After", "1")
+		writeRPCError(w, http.StatusServiceUnavailable, codeInternalError, "the MCP server dropped the connection: "+err.Error())
 	default:
 		b.log.Warn("backend request failed", "backend", r.URL.Host, "path", r.URL.Path, "error", err)
 		writeRPCError(w, http.StatusBadGateway, codeInternalError, "the MCP server is unreachable: "+err.Error())
@@ -262,6 +272,16 @@ func (b *httpBackend) probe(ctx context.Context, hosts []string) {
 
 // Attached reports whether requests can reach a backend now.
 func (b *httpBackend) Attached() bool { return b.pool.size() > 0 }
+
+// isBrokenConn is a connection that ended before any answer came.
+func isBrokenConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+func hasSession(r *http.Request) bool {
+	rt, _ := r.Context().Value(routeKey{}).(route)
+	return rt.session != ""
+}
 
 func isDialError(err error) bool {
 	var op *net.OpError

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,6 +144,35 @@ func TestUnreachableHTTPBackendIsUnhealthyAndAnswers503(t *testing.T) {
 	resp := post(t, r.base+"/mcp", "", "application/json", initBody)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("initialize with the backend down: %d (Retry-After %q), want 503 with Retry-After",
+			resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// A pod that drops the connection before it answers (it is going away):
+// a request starting a session gets 503 with Retry-After, so the client
+// tries again, rather than a 502 it would give up on.
+func TestABackendDroppingTheConnectionAsks503AndRetry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Read(make([]byte, 4096)) // the request, then nothing
+			_ = c.Close()
+		}
+	}()
+	r := startProxyUnready(t, func(o *proxy.Options) {
+		o.Transport, o.BackendURL = "streamable-http", "http://"+l.Addr().String()+"/mcp"
+	})
+	resp := post(t, r.base+"/mcp", "", "application/json", initBody)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("initialize to a backend that drops the connection: %d (Retry-After %q), want 503 with Retry-After",
 			resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
