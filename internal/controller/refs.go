@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,12 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
-)
-
-// Default keys of the ConfigMaps that oidcConfigRef and authzConfig name.
-const (
-	defaultOIDCKey  = "oidc.json"
-	defaultAuthzKey = "authz.json"
 )
 
 // resolvedRefs is what the reconciler learned about the objects an MCPServer
@@ -39,48 +34,37 @@ type refResolver struct {
 	reader client.Reader
 }
 
+// resolve looks up every object the server references and hashes the
+// Secret values by the workload that reads them.
 func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolvedRefs, error) {
 	var out resolvedRefs
-	backend := sha256.New()
-	for _, ref := range s.Spec.Secrets {
-		if err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, backend, &out); err != nil {
-			return out, err
+	hashes := map[v1beta1.Consumer]hash.Hash{}
+	for _, ref := range s.References() {
+		var missing string
+		var err error
+		switch ref.Kind {
+		case v1beta1.ReferenceSecret:
+			h, ok := hashes[ref.Consumer]
+			if !ok {
+				h = sha256.New()
+				hashes[ref.Consumer] = h
+			}
+			err = r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, h, &out)
+		case v1beta1.ReferenceConfigMap:
+			missing, err = r.configMapKey(ctx, s.Namespace, ref.Name, ref.Key)
+		case v1beta1.ReferenceMCPToolConfig:
+			missing, err = r.toolConfig(ctx, s.Namespace, ref)
 		}
-	}
-	if len(s.Spec.Secrets) > 0 {
-		out.backendSecretsHash = shortHash(backend.Sum(nil))
-	}
-	if s.Spec.UsesRedis() && s.Spec.SessionStorage.PasswordRef != nil {
-		ref := s.Spec.SessionStorage.PasswordRef
-		proxy := sha256.New()
-		if err := r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, proxy, &out); err != nil {
-			return out, err
-		}
-		out.proxySecretsHash = shortHash(proxy.Sum(nil))
-	}
-
-	if ref := s.Spec.OIDCConfigRef; ref != nil {
-		missing, err := r.configMapKey(ctx, s.Namespace, ref.Name, keyOr(ref.Key, defaultOIDCKey))
 		if err != nil {
 			return out, err
 		}
 		out.missingConfigs = appendIf(out.missingConfigs, missing)
 	}
-	if a := s.Spec.AuthzConfig; a != nil && a.ConfigMap != nil {
-		missing, err := r.configMapKey(ctx, s.Namespace, a.ConfigMap.Name, keyOr(a.ConfigMap.Key, defaultAuthzKey))
-		if err != nil {
-			return out, err
-		}
-		out.missingConfigs = appendIf(out.missingConfigs, missing)
+	if h, ok := hashes[v1beta1.ConsumerBackend]; ok {
+		out.backendSecretsHash = shortHash(h.Sum(nil))
 	}
-	if ref := s.Spec.ToolConfigRef; ref != nil {
-		err := r.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &v1beta1.MCPToolConfig{})
-		switch {
-		case apierrors.IsNotFound(err):
-			out.missingConfigs = append(out.missingConfigs, fmt.Sprintf("MCPToolConfig %q (spec.toolConfigRef)", ref.Name))
-		case err != nil:
-			return out, fmt.Errorf("get MCPToolConfig %s: %w", ref.Name, err)
-		}
+	if h, ok := hashes[v1beta1.ConsumerProxy]; ok {
+		out.proxySecretsHash = shortHash(h.Sum(nil))
 	}
 	return out, nil
 }
@@ -135,18 +119,22 @@ func (r refResolver) configMapKey(ctx context.Context, ns, name, key string) (st
 	return "", nil
 }
 
+func (r refResolver) toolConfig(ctx context.Context, ns string, ref v1beta1.Reference) (string, error) {
+	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &v1beta1.MCPToolConfig{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("MCPToolConfig %q (%s)", ref.Name, ref.Path), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get MCPToolConfig %s: %w", ref.Name, err)
+	}
+	return "", nil
+}
+
 func appendIf(list []string, s string) []string {
 	if s == "" {
 		return list
 	}
 	return append(list, s)
-}
-
-func keyOr(key, def string) string {
-	if key == "" {
-		return def
-	}
-	return key
 }
 
 func shortHash(sum []byte) string { return hex.EncodeToString(sum)[:16] }

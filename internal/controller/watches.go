@@ -20,15 +20,17 @@ const (
 	indexToolConfigs = "spec.toolConfigRef"
 )
 
+// indexedKinds maps each index field to the kind of the references it holds.
+var indexedKinds = map[string]v1beta1.ReferenceKind{
+	indexSecrets:     v1beta1.ReferenceSecret,
+	indexConfigMaps:  v1beta1.ReferenceConfigMap,
+	indexToolConfigs: v1beta1.ReferenceMCPToolConfig,
+}
+
 func indexReferences(ctx context.Context, idx client.FieldIndexer) error {
-	fns := map[string]func(*v1beta1.MCPServer) []string{
-		indexSecrets:     secretNames,
-		indexConfigMaps:  configMapNames,
-		indexToolConfigs: toolConfigNames,
-	}
-	for field, fn := range fns {
+	for field, kind := range indexedKinds {
 		if err := idx.IndexField(ctx, &v1beta1.MCPServer{}, field, func(o client.Object) []string {
-			return fn(o.(*v1beta1.MCPServer))
+			return referencedNames(o.(*v1beta1.MCPServer), kind)
 		}); err != nil {
 			return err
 		}
@@ -36,33 +38,16 @@ func indexReferences(ctx context.Context, idx client.FieldIndexer) error {
 	return nil
 }
 
-func secretNames(s *v1beta1.MCPServer) []string {
+// referencedNames are the names of the objects of one kind the server
+// references.
+func referencedNames(s *v1beta1.MCPServer, kind v1beta1.ReferenceKind) []string {
 	var names []string
-	for _, ref := range s.Spec.Secrets {
-		names = append(names, ref.Name)
-	}
-	if ss := s.Spec.SessionStorage; ss != nil && ss.PasswordRef != nil {
-		names = append(names, ss.PasswordRef.Name)
+	for _, ref := range s.References() {
+		if ref.Kind == kind {
+			names = append(names, ref.Name)
+		}
 	}
 	return names
-}
-
-func configMapNames(s *v1beta1.MCPServer) []string {
-	var names []string
-	if s.Spec.OIDCConfigRef != nil {
-		names = append(names, s.Spec.OIDCConfigRef.Name)
-	}
-	if a := s.Spec.AuthzConfig; a != nil && a.ConfigMap != nil {
-		names = append(names, a.ConfigMap.Name)
-	}
-	return names
-}
-
-func toolConfigNames(s *v1beta1.MCPServer) []string {
-	if s.Spec.ToolConfigRef == nil {
-		return nil
-	}
-	return []string{s.Spec.ToolConfigRef.Name}
 }
 
 // referencing maps a referenced object to the MCPServers in its namespace

@@ -1,0 +1,85 @@
+package v1beta1
+
+import "fmt"
+
+// ReferenceKind is the kind of an object an MCPServer references.
+type ReferenceKind string
+
+// Kinds an MCPServer references.
+const (
+	ReferenceSecret        ReferenceKind = "Secret"
+	ReferenceConfigMap     ReferenceKind = "ConfigMap"
+	ReferenceMCPToolConfig ReferenceKind = "MCPToolConfig"
+)
+
+// Consumer is the workload that reads a referenced object.
+type Consumer string
+
+// Workloads that read referenced objects.
+const (
+	// ConsumerBackend is the MCP server container (Secrets as env).
+	ConsumerBackend Consumer = "backend"
+	// ConsumerProxy is the proxy in front of it.
+	ConsumerProxy Consumer = "proxy"
+)
+
+// Keys read from a ConfigMap when its reference names none.
+const (
+	DefaultOIDCConfigKey  = "oidc.json"
+	DefaultAuthzConfigKey = "authz.json"
+)
+
+// Reference is one object in the MCPServer's namespace that the server
+// needs before it can run.
+// +kubebuilder:object:generate=false
+type Reference struct {
+	// Path is the field that names the object, e.g. spec.secrets[0].
+	Path string
+	// Kind of the object.
+	Kind ReferenceKind
+	// Name of the object.
+	Name string
+	// Key is the key read from a Secret or ConfigMap; empty for an MCPToolConfig.
+	Key string
+	// KeyDefaulted is true when the field names no key and Key is its default.
+	KeyDefaulted bool
+	// Consumer is the workload that reads the object.
+	Consumer Consumer
+}
+
+// References lists, in spec order, every object the server needs: the
+// admission webhook warns about the missing ones, the reconciler waits for
+// them, and its watches requeue the server when one changes. The Redis
+// password counts only when the server uses Redis.
+func (m *MCPServer) References() []Reference {
+	s := &m.Spec
+	var refs []Reference
+	for i, sec := range s.Secrets {
+		refs = append(refs, Reference{Path: fmt.Sprintf("spec.secrets[%d]", i), Kind: ReferenceSecret,
+			Name: sec.Name, Key: sec.Key, Consumer: ConsumerBackend})
+	}
+	if s.UsesRedis() && s.SessionStorage.PasswordRef != nil {
+		ref := s.SessionStorage.PasswordRef
+		refs = append(refs, Reference{Path: "spec.sessionStorage.passwordRef", Kind: ReferenceSecret,
+			Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy})
+	}
+	if ref := s.OIDCConfigRef; ref != nil {
+		refs = append(refs, configMapReference("spec.oidcConfigRef", ref, DefaultOIDCConfigKey))
+	}
+	if a := s.AuthzConfig; a != nil && a.ConfigMap != nil {
+		refs = append(refs, configMapReference("spec.authzConfig.configMap", a.ConfigMap, DefaultAuthzConfigKey))
+	}
+	if ref := s.ToolConfigRef; ref != nil {
+		refs = append(refs, Reference{Path: "spec.toolConfigRef", Kind: ReferenceMCPToolConfig,
+			Name: ref.Name, Consumer: ConsumerProxy})
+	}
+	return refs
+}
+
+func configMapReference(path string, ref *ConfigMapKeyRef, defaultKey string) Reference {
+	r := Reference{Path: path, Kind: ReferenceConfigMap, Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy}
+	if r.Key == "" {
+		r.Key, r.KeyDefaulted = defaultKey, true
+	}
+	return r
+}

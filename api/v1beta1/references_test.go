@@ -1,0 +1,86 @@
+package v1beta1
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReferences(t *testing.T) {
+	redis := func(password *SecretKeyRef) *SessionStorage {
+		return &SessionStorage{Provider: SessionStorageRedis, Address: "redis:6379", PasswordRef: password}
+	}
+	tests := []struct {
+		name string
+		spec MCPServerSpec
+		want []Reference
+	}{
+		{name: "a server that names nothing references nothing", spec: MCPServerSpec{Image: "i"}},
+		{
+			name: "secrets are read by the MCP server container, one reference per entry",
+			spec: MCPServerSpec{Secrets: []SecretRef{{Name: "github", Key: "token", TargetEnvName: "GITHUB_TOKEN"}, {Name: "github", Key: "user"}}},
+			want: []Reference{
+				{Path: "spec.secrets[0]", Kind: "Secret", Name: "github", Key: "token", Consumer: "backend"},
+				{Path: "spec.secrets[1]", Kind: "Secret", Name: "github", Key: "user", Consumer: "backend"},
+			},
+		},
+		{
+			name: "the Redis password is read by the proxy",
+			spec: MCPServerSpec{SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"})},
+			want: []Reference{{Path: "spec.sessionStorage.passwordRef", Kind: "Secret", Name: "redis", Key: "password", Consumer: "proxy"}},
+		},
+		{
+			name: "a Redis password is not needed while the provider is memory",
+			spec: MCPServerSpec{SessionStorage: &SessionStorage{Provider: SessionStorageMemory, PasswordRef: &SecretKeyRef{Name: "redis", Key: "password"}}},
+		},
+		{
+			name: "Redis without a password references nothing",
+			spec: MCPServerSpec{SessionStorage: redis(nil)},
+		},
+		{
+			name: "a ConfigMap without a key is read at its field's default key",
+			spec: MCPServerSpec{
+				OIDCConfigRef: &ConfigMapKeyRef{Name: "oidc"},
+				AuthzConfig:   &AuthzConfig{Type: "configMap", ConfigMap: &ConfigMapKeyRef{Name: "cedar"}},
+			},
+			want: []Reference{
+				{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "oidc.json", KeyDefaulted: true, Consumer: "proxy"},
+				{Path: "spec.authzConfig.configMap", Kind: "ConfigMap", Name: "cedar", Key: "authz.json", KeyDefaulted: true, Consumer: "proxy"},
+			},
+		},
+		{
+			name: "a ConfigMap key the user names is kept",
+			spec: MCPServerSpec{OIDCConfigRef: &ConfigMapKeyRef{Name: "oidc", Key: "prod.json"}},
+			want: []Reference{{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "prod.json", Consumer: "proxy"}},
+		},
+		{
+			name: "inline authorization policies reference nothing",
+			spec: MCPServerSpec{AuthzConfig: &AuthzConfig{Type: "inline", Inline: &InlineAuthzConfig{Policies: []string{"permit(principal, action, resource);"}}}},
+		},
+		{
+			name: "every kind at once comes in spec order",
+			spec: MCPServerSpec{
+				ToolConfigRef:  &ToolConfigRef{Name: "filters"},
+				AuthzConfig:    &AuthzConfig{Type: "configMap", ConfigMap: &ConfigMapKeyRef{Name: "cedar", Key: "policies.json"}},
+				OIDCConfigRef:  &ConfigMapKeyRef{Name: "oidc"},
+				SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"}),
+				Secrets:        []SecretRef{{Name: "github", Key: "token"}},
+			},
+			want: []Reference{
+				{Path: "spec.secrets[0]", Kind: "Secret", Name: "github", Key: "token", Consumer: "backend"},
+				{Path: "spec.sessionStorage.passwordRef", Kind: "Secret", Name: "redis", Key: "password", Consumer: "proxy"},
+				{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "oidc.json", KeyDefaulted: true, Consumer: "proxy"},
+				{Path: "spec.authzConfig.configMap", Kind: "ConfigMap", Name: "cedar", Key: "policies.json", Consumer: "proxy"},
+				{Path: "spec.toolConfigRef", Kind: "MCPToolConfig", Name: "filters", Consumer: "proxy"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &MCPServer{Spec: tt.spec}
+			if d := cmp.Diff(tt.want, m.References()); d != "" {
+				t.Errorf("References() (-want +got):\n%s", d)
+			}
+		})
+	}
+}
