@@ -15,7 +15,10 @@ const (
 	// ConditionStdioReplicaCapped is True for stdio servers, whose backend
 	// always runs exactly one pod.
 	ConditionStdioReplicaCapped = "StdioReplicaCapped"
-	// ConditionSessionStorageWarning is True when replicas > 1 without Redis.
+	// ConditionSessionStorageWarning is True when a client can lose its
+	// session to another proxy pod: replicas > 1 without Redis for an sse or
+	// streamable-http server, replicas > 1 with sessionAffinity None for a
+	// stdio server (whose sessions live in the proxy pod that created them).
 	ConditionSessionStorageWarning = "SessionStorageWarning"
 )
 
@@ -43,9 +46,7 @@ const (
 	ReasonStdioSingleBackend   = "StdioSingleBackend"
 	ReasonNotStdio             = "NotStdio"
 	ReasonNoSharedSessions     = "ReplicasWithoutRedis"
+	ReasonStdioNoAffinity      = "StdioReplicasWithoutAffinity"
+	ReasonStdioAffinity        = "StdioSessionsKeptByAffinity"
 	ReasonSessionStorageOK     = "SessionStorageSufficient"
 )
-
-// SessionStorageWarningMessage is said both at admission and in the
-// SessionStorageWarning condition.
-const SessionStorageWarningMessage = "spec.replicas > 1 without Redis session storage: proxy pods do not share sessions, so a client whose requests reach another proxy pod loses its session; set spec.sessionStorage.provider to redis"

@@ -133,7 +133,9 @@ type MCPServerSpec struct {
 
 	// Replicas is the number of proxy pods. Unset leaves the count to a
 	// HorizontalPodAutoscaler or another controller; 0 stops the server.
-	// More than one needs sessionStorage provider redis.
+	// More than one needs sessionStorage provider redis for an sse or
+	// streamable-http server; a stdio server's sessions live in the proxy pod
+	// that created them, so it needs sessionAffinity ClientIP instead.
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
@@ -147,11 +149,14 @@ type MCPServerSpec struct {
 
 	// SessionStorage is where the proxy keeps the session-to-backend-pod
 	// routing table. Use redis when replicas > 1 so every proxy pod routes a
-	// session to the same backend pod.
+	// session to the same backend pod. A stdio server does not use it: every
+	// proxy pod attaches to the one stdio pod.
 	// +optional
 	SessionStorage *SessionStorage `json:"sessionStorage,omitempty"`
 
 	// SessionAffinity of the proxy Service: ClientIP (default) or None.
+	// ClientIP is what keeps a client of a stdio server on the proxy pod that
+	// holds its session.
 	// +kubebuilder:validation:Enum=ClientIP;None
 	// +kubebuilder:default=ClientIP
 	// +optional

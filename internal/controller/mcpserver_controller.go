@@ -171,7 +171,8 @@ func warns(phase v1beta1.MCPServerPhase, reason string) bool {
 }
 
 // recordStorageWarning emits a Warning event when SessionStorageWarning
-// turns True, once per generation: several proxy replicas without Redis.
+// turns True, once per generation: several proxy replicas that can lose a
+// client's session.
 func (r *MCPServerReconciler) recordStorageWarning(s *v1beta1.MCPServer, next v1beta1.MCPServerStatus) {
 	c := meta.FindStatusCondition(next.Conditions, v1beta1.ConditionSessionStorageWarning)
 	if c == nil || c.Status != metav1.ConditionTrue || meta.IsStatusConditionTrue(s.Status.Conditions, v1beta1.ConditionSessionStorageWarning) {

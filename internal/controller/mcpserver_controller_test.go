@@ -318,14 +318,23 @@ func TestStoppedAndSessionStorageWarning(t *testing.T) {
 		}
 		return nil
 	})
-	createServer(t, ns, "two", v1beta1.MCPServerSpec{Image: "example/t:1", Replicas: ptr.To[int32](2)})
+	createServer(t, ns, "two", v1beta1.MCPServerSpec{Image: "example/t:1", Transport: v1beta1.TransportStreamableHTTP, Replicas: ptr.To[int32](2)})
 	statusOf(t, ns, "two", "session storage warning", func(st v1beta1.MCPServerStatus) error {
 		if c := condition(st, v1beta1.ConditionSessionStorageWarning); c == nil || c.Status != metav1.ConditionTrue {
 			return fmt.Errorf("SessionStorageWarning = %+v", c)
 		}
 		return nil
 	})
-	eventually(t, "a SessionStorageWarning event for two, none for zero", func() error {
+	// A stdio server's sessions stay in the proxy pod that created them,
+	// and the default ClientIP affinity keeps each client there.
+	createServer(t, ns, "stdio-two", v1beta1.MCPServerSpec{Image: "example/t:1", Replicas: ptr.To[int32](2)})
+	statusOf(t, ns, "stdio-two", "sessions kept by affinity", func(st v1beta1.MCPServerStatus) error {
+		if c := condition(st, v1beta1.ConditionSessionStorageWarning); c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1beta1.ReasonStdioAffinity {
+			return fmt.Errorf("SessionStorageWarning = %+v", c)
+		}
+		return nil
+	})
+	eventually(t, "a SessionStorageWarning event for two, none for zero or stdio-two", func() error {
 		var evs eventsv1.EventList
 		if err := k8s.List(ctx, &evs, client.InNamespace(ns)); err != nil {
 			return err

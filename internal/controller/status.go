@@ -84,11 +84,8 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 	} else {
 		set(v1beta1.ConditionStdioReplicaCapped, false, v1beta1.ReasonNotStdio, "the backend scales with spec.backendReplicas")
 	}
-	if s.Spec.Replicas != nil && *s.Spec.Replicas > 1 && !s.Spec.UsesRedis() {
-		set(v1beta1.ConditionSessionStorageWarning, true, v1beta1.ReasonNoSharedSessions, v1beta1.SessionStorageWarningMessage)
-	} else {
-		set(v1beta1.ConditionSessionStorageWarning, false, v1beta1.ReasonSessionStorageOK, "session storage is sufficient for the proxy replicas")
-	}
+	ss := s.Spec.CheckSessionStorage()
+	set(v1beta1.ConditionSessionStorageWarning, ss.Warning, ss.Reason, ss.Message())
 	return st
 }
 

@@ -215,25 +215,65 @@ func TestConditionsCarryObservedGenerationAndURL(t *testing.T) {
 	}
 }
 
-func TestSessionStorageWarningOnlyForProxyReplicas(t *testing.T) {
+func TestSessionStorageWarning(t *testing.T) {
+	const (
+		sufficient = "session storage is sufficient for the proxy replicas"
+		affinity   = "the sessions of a stdio server live in the proxy pod that created them, and spec.sessionAffinity ClientIP " +
+			"keeps each client on its proxy pod; a client that reaches the proxy from changing addresses, or through an ingress that " +
+			"balances across the proxy pods itself, needs the same stickiness there"
+		noAffinity = "spec.replicas > 1 with spec.sessionAffinity None on a stdio server: every proxy pod attaches to the one stdio pod " +
+			"and keeps the sessions of its own clients in memory, so a client whose requests reach another proxy pod loses its session; " +
+			"set spec.sessionAffinity to ClientIP (the default)"
+		redisUnused = "spec.sessionStorage provider redis is not used by a stdio server: every proxy pod attaches to the one stdio pod " +
+			"and keeps the sessions of its own clients in memory; remove spec.sessionStorage"
+	)
+	replicas := func(n int32) func(*v1beta1.MCPServer) {
+		return func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To(n) }
+	}
+	redis := func(s *v1beta1.MCPServer) {
+		s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "r:6379"}
+	}
+	noAffinityToo := func(s *v1beta1.MCPServer) { s.Spec.SessionAffinity = corev1.ServiceAffinityNone }
+	streamable := withTransport(v1beta1.TransportStreamableHTTP)
 	tests := []struct {
 		name   string
 		server *v1beta1.MCPServer
-		want   metav1.ConditionStatus
+		want   metav1.Condition
 	}{
-		{"replicas 2 without redis warns", newServer(func(s *v1beta1.MCPServer) { s.Spec.Replicas = ptr.To[int32](2) }), metav1.ConditionTrue},
-		{"replicas 2 with redis is fine", newServer(func(s *v1beta1.MCPServer) {
-			s.Spec.Replicas = ptr.To[int32](2)
-			s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "r:6379"}
-		}), metav1.ConditionFalse},
-		{"backendReplicas alone does not warn, as the docs say", newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
-			s.Spec.BackendReplicas = ptr.To[int32](3)
-		}), metav1.ConditionFalse},
+		{"an HTTP server with replicas 2 without redis warns",
+			newServer(streamable, replicas(2)),
+			metav1.Condition{Status: "True", Reason: "ReplicasWithoutRedis", Message: v1beta1.SessionStorageWarningMessage}},
+		{"an HTTP server with replicas 2 with redis is fine",
+			newServer(streamable, replicas(2), redis),
+			metav1.Condition{Status: "False", Reason: "SessionStorageSufficient", Message: sufficient}},
+		{"backendReplicas alone does not warn, as the docs say",
+			newServer(streamable, func(s *v1beta1.MCPServer) { s.Spec.BackendReplicas = ptr.To[int32](3) }),
+			metav1.Condition{Status: "False", Reason: "SessionStorageSufficient", Message: sufficient}},
+		{"a stdio server with replicas 2 keeps sessions by the default ClientIP affinity",
+			newServer(replicas(2)),
+			metav1.Condition{Status: "False", Reason: "StdioSessionsKeptByAffinity", Message: affinity}},
+		{"a stdio server with replicas 2 and sessionAffinity None warns, and asks for ClientIP, not Redis",
+			newServer(replicas(2), noAffinityToo),
+			metav1.Condition{Status: "True", Reason: "StdioReplicasWithoutAffinity", Message: noAffinity}},
+		{"Redis does not save a stdio server without affinity, and the message says it is not used",
+			newServer(replicas(2), noAffinityToo, redis),
+			metav1.Condition{Status: "True", Reason: "StdioReplicasWithoutAffinity", Message: noAffinity + "; " + redisUnused}},
+		{"Redis on a stdio server with one replica is said to be unused",
+			newServer(replicas(1), redis),
+			metav1.Condition{Status: "False", Reason: "SessionStorageSufficient", Message: sufficient + "; " + redisUnused}},
+		{"Redis on a scaled stdio server is said to be unused",
+			newServer(replicas(3), redis),
+			metav1.Condition{Status: "False", Reason: "StdioSessionsKeptByAffinity", Message: affinity + "; " + redisUnused}},
+		{"a stdio server with sessionAffinity None and one replica is fine",
+			newServer(replicas(1), noAffinityToo),
+			metav1.Condition{Status: "False", Reason: "SessionStorageSufficient", Message: sufficient}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := conditionOf(computeStatus(tt.server, readyWorkloads()), v1beta1.ConditionSessionStorageWarning).Status; got != tt.want {
-				t.Errorf("SessionStorageWarning = %s, want %s", got, tt.want)
+			got := conditionOf(computeStatus(tt.server, readyWorkloads()), v1beta1.ConditionSessionStorageWarning)
+			tt.want.Type, tt.want.ObservedGeneration = v1beta1.ConditionSessionStorageWarning, 3
+			if d := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")); d != "" {
+				t.Errorf("SessionStorageWarning (-want +got):\n%s", d)
 			}
 		})
 	}

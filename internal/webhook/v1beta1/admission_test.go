@@ -208,6 +208,17 @@ func TestSpecWarnings(t *testing.T) {
 			[]string{v1beta1.SessionStorageWarningMessage,
 				"spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, which is unreliable behind NAT or shared egress IPs; " +
 					"Redis session storage (spec.sessionStorage.provider redis) is strongly recommended"}},
+		{"a stdio server scaled with its default ClientIP affinity",
+			v1beta1.MCPServerSpec{Replicas: ptr.To[int32](2)},
+			nil},
+		{"a stdio server scaled without affinity, with Redis it does not use",
+			v1beta1.MCPServerSpec{Replicas: ptr.To[int32](2), SessionAffinity: corev1.ServiceAffinityNone,
+				SessionStorage: &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379"}},
+			[]string{"spec.replicas > 1 with spec.sessionAffinity None on a stdio server: every proxy pod attaches to the one stdio pod " +
+				"and keeps the sessions of its own clients in memory, so a client whose requests reach another proxy pod loses its session; " +
+				"set spec.sessionAffinity to ClientIP (the default)",
+				"spec.sessionStorage provider redis is not used by a stdio server: every proxy pod attaches to the one stdio pod " +
+					"and keeps the sessions of its own clients in memory; remove spec.sessionStorage"}},
 		{"the deprecated targetPort",
 			v1beta1.MCPServerSpec{Transport: v1beta1.TransportSSE, TargetPort: 3000},
 			[]string{"spec.targetPort is deprecated: use spec.mcpPort"}},

@@ -51,13 +51,8 @@ func specWarnings(s *v1beta1.MCPServer) admission.Warnings {
 	if s.Spec.TargetPort != 0 {
 		warnings = append(warnings, targetPortDeprecated)
 	}
-	if s.Spec.UsesRedis() {
-		return warnings
-	}
-	if s.Spec.Replicas != nil && *s.Spec.Replicas > 1 {
-		warnings = append(warnings, v1beta1.SessionStorageWarningMessage)
-	}
-	if s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
+	warnings = append(warnings, s.Spec.CheckSessionStorage().Warnings()...)
+	if !s.Spec.UsesRedis() && s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
 		warnings = append(warnings, backendReplicasWithoutRedis)
 	}
 	return warnings

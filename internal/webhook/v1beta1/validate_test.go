@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
@@ -29,7 +30,11 @@ func template(raw string) func(*v1beta1.MCPServerSpec) {
 }
 
 func TestValidateSpec(t *testing.T) {
-	const tmplPath = "spec.podTemplateSpec.spec."
+	const (
+		tmplPath    = "spec.podTemplateSpec.spec."
+		redisUnused = "spec.sessionStorage provider redis is not used by a stdio server: every proxy pod attaches to the one stdio pod " +
+			"and keeps the sessions of its own clients in memory; remove spec.sessionStorage"
+	)
 	tests := []struct {
 		name         string
 		server       *v1beta1.MCPServer
@@ -95,9 +100,31 @@ func TestValidateSpec(t *testing.T) {
 		{name: "the deprecated ports warn",
 			server:       server(func(s *v1beta1.MCPServerSpec) { s.Transport, s.Port, s.TargetPort = v1beta1.TransportSSE, 9090, 3000 }),
 			wantWarnings: []string{portDeprecated, targetPortDeprecated}},
-		{name: "proxy replicas without Redis warn",
-			server:       server(func(s *v1beta1.MCPServerSpec) { s.Replicas = ptr.To[int32](2) }),
+		{name: "proxy replicas of an HTTP server without Redis warn",
+			server: server(func(s *v1beta1.MCPServerSpec) {
+				s.Transport, s.Replicas = v1beta1.TransportStreamableHTTP, ptr.To[int32](2)
+			}),
 			wantWarnings: []string{v1beta1.SessionStorageWarningMessage}},
+		{name: "proxy replicas of a stdio server with the default ClientIP affinity say nothing",
+			server: server(func(s *v1beta1.MCPServerSpec) { s.Replicas = ptr.To[int32](2) })},
+		{name: "proxy replicas of a stdio server without affinity warn, and ask for ClientIP",
+			server: server(func(s *v1beta1.MCPServerSpec) {
+				s.Replicas, s.SessionAffinity = ptr.To[int32](2), corev1.ServiceAffinityNone
+			}),
+			wantWarnings: []string{"spec.replicas > 1 with spec.sessionAffinity None on a stdio server: every proxy pod attaches to the one stdio pod " +
+				"and keeps the sessions of its own clients in memory, so a client whose requests reach another proxy pod loses its session; " +
+				"set spec.sessionAffinity to ClientIP (the default)"}},
+		{name: "Redis on a stdio server is said to be unused",
+			server: server(func(s *v1beta1.MCPServerSpec) {
+				s.SessionStorage = &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379"}
+			}),
+			wantWarnings: []string{redisUnused}},
+		{name: "Redis does not stand in for affinity on a stdio server",
+			server: server(func(s *v1beta1.MCPServerSpec) {
+				s.Replicas, s.SessionAffinity = ptr.To[int32](3), corev1.ServiceAffinityNone
+				s.SessionStorage = &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379"}
+			}),
+			wantWarnings: []string{v1beta1.StdioWithoutAffinityMessage, redisUnused}},
 		{name: "backend replicas without Redis warn",
 			server: server(func(s *v1beta1.MCPServerSpec) {
 				s.Transport, s.BackendReplicas = v1beta1.TransportSSE, ptr.To[int32](3)
