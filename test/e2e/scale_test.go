@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,8 @@ import (
 const podGateway = "10.244.0.1"
 
 // startHostRedis runs Debian's redis-server on the pod bridge's gateway,
-// for the pods of this test.
+// for the pods of this test. proxytest.StartRedis refuses a Redis it did not
+// start, and stops only its own.
 func startHostRedis(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", podGateway+":0")
@@ -36,21 +36,7 @@ func startHostRedis(t *testing.T) string {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--bind", podGateway, "--port", port, "--save", "", "--appendonly", "no", "--protected-mode", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server (hack/install-redis.sh): %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	eventually(t, 10*time.Second, func() string {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return err.Error()
-		}
-		_ = c.Close()
-		return ""
-	})
-	return addr
+	return proxytest.StartRedis(t, addr).Addr
 }
 
 // connectVia opens a session whose client does not re-open a stream that
