@@ -1,7 +1,10 @@
 // Command proxy carries MCP clients to an MCP server. In Kubernetes the
 // operator configures it with flags; by hand, give it a local stdio server:
 //
-//	proxy --port=8080 --bind-address=127.0.0.1 -- node server.js stdio
+//	proxy --port=8080 -- node server.js stdio
+//
+// `proxy announce MESSAGE` logs the message and exits (the backend pod's
+// init container says with it where the proxy is).
 package main
 
 import (
@@ -13,32 +16,23 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 func main() {
-	var o proxy.Options
-	o.RegisterFlags(flag.CommandLine)
-	var command, announce string
-	flag.StringVar(&announce, "announce", "", "log this message and exit (the operator's init container in a backend pod says with it where the proxy is)")
-	flag.StringVar(&o.BindAddress, "bind-address", "", "interface to listen on (default all)")
-	flag.StringVar(&command, "backend-command", "", "a local stdio MCP server to run, as one string (or give it after --)")
-	flag.StringVar(&o.BackendURL, "backend-url", "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp; several, comma-separated, share the sessions out")
-	flag.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 4<<20, "largest POST body accepted")
-	flag.IntVar(&o.MaxSessions, "max-sessions", 10000, "most sessions this proxy holds at once")
-	flag.DurationVar(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "end sessions idle for this long")
-	flag.Parse()
-	o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if announce != "" {
-		o.Log.Info(announce)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if len(os.Args) > 1 && os.Args[1] == proxyconfig.AnnounceCommand {
+		log.Info(strings.Join(os.Args[2:], " "))
 		return
 	}
-
-	o.BackendCommand = flag.Args()
-	if command != "" {
-		o.BackendCommand = strings.Fields(command)
+	o := proxy.Options{Log: log}
+	o.Config.RegisterFlags(flag.CommandLine)
+	o.Local.RegisterFlags(flag.CommandLine)
+	flag.Parse()
+	if len(o.BackendCommand) == 0 {
+		o.BackendCommand = flag.Args()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -50,9 +44,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "proxy:", err)
 		os.Exit(1)
 	}
-	o.Log.Info("listening", "address", s.Addr(), "transport", o.Transport, "proxyMode", o.ProxyMode)
+	log.Info("listening", "address", s.Addr(), "transport", o.Transport, "proxyMode", o.ProxyMode)
 	if err := s.Serve(ctx); err != nil {
-		o.Log.Error("proxy stopped", "error", err)
+		log.Error("proxy stopped", "error", err)
 		os.Exit(1)
 	}
 }

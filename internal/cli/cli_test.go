@@ -37,8 +37,8 @@ func endpoints(t *testing.T) map[string]string {
 	t.Cleanup(direct.Close)
 
 	base := proxytest.Start(t, proxy.Options{
-		Config:         proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http"},
-		BackendCommand: mcptest.Command(),
+		Config: proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http"},
+		Local:  proxyconfig.Local{BackendCommand: mcptest.Command()},
 	})
 	return map[string]string{"direct": direct.URL, "through the proxy": base + "/mcp"}
 }

@@ -33,10 +33,15 @@ func drainSeconds(tmpl *corev1.PodTemplateSpec) int64 {
 	return defaultGracePeriodSeconds
 }
 
+// proxyBindAll makes the proxy listen on every interface of its pod, where
+// the Service reaches it (by hand it listens on loopback only).
+const proxyBindAll = "0.0.0.0"
+
 // proxyConfig is what the proxy is told about the server it fronts.
 func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig.Config {
 	c := proxyconfig.Config{
 		Server:            s.Name,
+		BindAddress:       proxyBindAll,
 		Port:              s.Spec.ProxyPort,
 		Transport:         string(s.Spec.Transport),
 		ProxyMode:         string(s.Spec.ExposedAs()),

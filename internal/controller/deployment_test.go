@@ -45,7 +45,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 						Name:  "toolhive",
 						Image: "proxy:test",
 						Args: []string{
-							"--server=osv", "--port=8080", "--transport=streamable-http", "--proxy-mode=streamable-http",
+							"--server=osv", "--bind-address=0.0.0.0", "--port=8080", "--transport=streamable-http", "--proxy-mode=streamable-http",
 							"--backend-port=8080",
 							"--backend-selector=app.kubernetes.io/component=mcp,app.kubernetes.io/instance=osv,app.kubernetes.io/name=mcpserver",
 							"--backend-service=mcp-osv-headless", "--session-storage=memory", "--drain-timeout=30s",
@@ -92,7 +92,7 @@ func TestProxyDeploymentVariants(t *testing.T) {
 		{name: "a stdio server is offered as sse when proxyMode says so",
 			server: newServer(func(s *v1beta1.MCPServer) { s.Spec.ProxyMode = v1beta1.ProxyModeSSE }),
 			check: func(t *testing.T, d *appsv1.Deployment) {
-				want := []string{"--server=osv", "--port=8080", "--transport=stdio", "--proxy-mode=sse", "--backend-port=8080",
+				want := []string{"--server=osv", "--bind-address=0.0.0.0", "--port=8080", "--transport=stdio", "--proxy-mode=sse", "--backend-port=8080",
 					"--backend-selector=app.kubernetes.io/component=mcp,app.kubernetes.io/instance=osv,app.kubernetes.io/name=mcpserver",
 					"--session-storage=memory", "--drain-timeout=30s"}
 				if diff := cmp.Diff(want, d.Spec.Template.Spec.Containers[0].Args); diff != "" {

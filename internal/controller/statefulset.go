@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/naming"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 // backendMinReadySeconds is how long a backend pod must stay ready before
@@ -98,9 +99,9 @@ func signpostContainer(s *v1beta1.MCPServer, proxyImage string) corev1.Container
 	return corev1.Container{
 		Name:  naming.ProxyContainer,
 		Image: proxyImage,
-		Args: []string{"--announce=" + fmt.Sprintf(
+		Args: proxyconfig.AnnounceArgs(fmt.Sprintf(
 			"backend pod of MCPServer %s: the MCP server runs in container %s of this pod; the proxy is Deployment %s, container %s",
-			s.Name, naming.MCPContainer, naming.ProxyDeploymentName(s.Name), naming.ProxyContainer)},
+			s.Name, naming.MCPContainer, naming.ProxyDeploymentName(s.Name), naming.ProxyContainer)),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},

@@ -37,7 +37,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 					InitContainers: []corev1.Container{{
 						Name:  "toolhive",
 						Image: "proxy:1",
-						Args: []string{"--announce=backend pod of MCPServer osv: the MCP server runs in container mcp of this pod; " +
+						Args: []string{"announce", "backend pod of MCPServer osv: the MCP server runs in container mcp of this pod; " +
 							"the proxy is Deployment osv, container toolhive"},
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{"cpu": resource.MustParse("10m"), "memory": resource.MustParse("16Mi")},

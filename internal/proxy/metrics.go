@@ -10,17 +10,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the proxy's Prometheus series, on a registry of its own.
+// metrics are the proxy's Prometheus series, on a registry of its own. The
+// gauges and counters of state read atomics when scraped: a scrape never
+// waits on a backend.
 type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	sessions prometheus.Gauge
-	backend  prometheus.GaugeFunc
-	storage  prometheus.GaugeFunc
 }
 
-func newMetrics(backendUp, storageUp func() float64) *metrics {
+func newMetrics(s *Server) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -30,17 +29,31 @@ func newMetrics(backendUp, storageUp func() float64) *metrics {
 			Name: "switchboard_proxy_http_request_duration_seconds", Help: "Time to the end of the response, streams included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 		}, []string{"endpoint", "method"}),
-		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "switchboard_proxy_active_sessions", Help: "Open MCP sessions.",
-		}),
-		backend: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "switchboard_proxy_backend_up", Help: "1 while the backend can take messages, 0 otherwise.",
-		}, backendUp),
-		storage: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "switchboard_proxy_session_storage_up", Help: "1 while the session store (memory, or Redis) answers, 0 while Redis is unreachable.",
-		}, storageUp),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.sessions, m.backend, m.storage,
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
+	}
+	st := s.stats
+	m.registry.MustRegister(m.requests, m.latency,
+		gauge("switchboard_proxy_active_sessions", "Open MCP sessions and streams, counted toward --max-sessions.",
+			func() float64 { return float64(s.sessions.Count()) }),
+		gauge("switchboard_proxy_max_sessions", "The session cap (--max-sessions).",
+			func() float64 { return float64(s.sessions.Max()) }),
+		gauge("switchboard_proxy_backend_up", "1 while the backend can take messages, 0 otherwise.",
+			func() float64 { return boolGauge(s.attached()) }),
+		gauge("switchboard_proxy_session_storage_up", "1 while the session store (memory, or Redis) answers, 0 while Redis is unreachable.",
+			func() float64 { return boolGauge(!s.storageDegraded()) }),
+		counter("switchboard_proxy_backend_stderr_lines_total", "stdio server stderr lines logged.", st.StderrLines.Load),
+		counter("switchboard_proxy_backend_stderr_suppressed_lines_total", "stdio server stderr lines over the log rate, not logged.", st.StderrSuppressed.Load),
+		counter("switchboard_proxy_backend_oversized_lines_total", "stdio server output lines over the proxy's limit, skipped.", st.OversizedLines.Load),
+		counter("switchboard_proxy_backend_stdin_stalls_total", "Writes to a stdio server's input that passed the write timeout.", st.Stalls.Load),
+		counter("switchboard_proxy_backend_queue_full_total", "Messages refused because the stdio server's input queue was full.", st.QueueFull.Load),
+		counter("switchboard_proxy_backend_unresponsive_total", "Pings a stdio server did not answer in time.", st.Unresponsive.Load),
+		counter("switchboard_proxy_unroutable_notifications_total", "stdio server notifications that concerned no single client, dropped.", st.Unroutable.Load),
+		counter("switchboard_proxy_slow_client_drops_total", "Messages dropped, or streams ended, for clients that did not read.", st.Dropped.Load),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -39,9 +39,10 @@ func startProxy(t *testing.T, tweak ...func(*proxy.Options)) *running {
 func startProxyUnready(t *testing.T, tweak ...func(*proxy.Options)) *running {
 	t.Helper()
 	o := proxy.Options{
-		Config:      proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: 5 * time.Second},
-		BindAddress: "127.0.0.1", BackendCommand: mcptest.Command(),
-		MaxBodyBytes: 1 << 20, MaxSessions: 100, SessionIdleTimeout: time.Minute,
+		Config: proxyconfig.Config{Transport: "stdio", ProxyMode: "streamable-http", DrainTimeout: 5 * time.Second,
+			BindAddress: "127.0.0.1",
+			Limits:      proxyconfig.Limits{MaxBodyBytes: 1 << 20, MaxSessions: 100, SessionIdleTimeout: time.Minute}},
+		Local: proxyconfig.Local{BackendCommand: mcptest.Command()},
 	}
 	for _, f := range tweak {
 		f(&o)

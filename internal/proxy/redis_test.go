@@ -40,7 +40,9 @@ func whoamiVia(t *testing.T, base, session string) string {
 func TestTwoProxyReplicasRouteEverySessionToItsPodThroughRedis(t *testing.T) {
 	_, _, withPods := podsOnAPIServer(t)
 	redis := proxytest.StartRedis(t, "")
-	proxies := []*running{startProxy(t, withPods, withRedis(redis.Addr)), startProxy(t, withPods, withRedis(redis.Addr))}
+	// Relayed sessions count toward the cap: room for all of them.
+	roomy := func(o *proxy.Options) { o.MaxSessions = 1000 }
+	proxies := []*running{startProxy(t, withPods, withRedis(redis.Addr), roomy), startProxy(t, withPods, withRedis(redis.Addr), roomy)}
 
 	const n = 200
 	sessions := make([]string, n)

@@ -1,8 +1,12 @@
+// Package proxy carries MCP clients to an MCP server: the server itself
+// (listener, health, metrics, drain, guards) around one request path from
+// the client front ends to the backend: a shared stdio server (package
+// stdio) or HTTP backend pods (package relay), speaking the wire format of
+// package wire, through the steps of package pipeline.
 package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,21 +20,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
-// Options configure a proxy: what the operator passes (Config) plus what
-// only matters when the proxy runs by hand or in tests.
+// Options configure a proxy: its flags (Config, and Local for a proxy run
+// by hand) plus what only tests set.
 type Options struct {
 	proxyconfig.Config
-	// BindAddress is the interface to listen on; empty means all.
-	BindAddress string
-	// BackendCommand runs a local stdio MCP server (instead of a pod).
-	BackendCommand []string
-	// BackendURL is a local sse or streamable-http MCP server's endpoint
-	// (instead of pods), e.g. http://127.0.0.1:3001/mcp, or several
-	// comma-separated endpoints that new sessions are spread over.
-	BackendURL string
+	proxyconfig.Local
 	// Namespace of the backend pods (default: $POD_NAMESPACE).
 	Namespace string
 	// KubeConfig reaches the API server (default: in-cluster, then $KUBECONFIG).
@@ -41,23 +41,18 @@ type Options struct {
 	// Attach opens a stdio stream to a backend pod (default: the Kubernetes
 	// attach API). Tests replace it where no kubelet runs.
 	Attach func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
-	// MaxBodyBytes bounds one POST body.
-	MaxBodyBytes int64
-	// MaxSessions bounds the open sessions of this proxy.
-	MaxSessions int
-	// SessionIdleTimeout ends sessions that send nothing for this long.
-	SessionIdleTimeout time.Duration
-	Log                *slog.Logger
+	Log    *slog.Logger
 }
 
 // Server is a running proxy.
 type Server struct {
 	opts     Options
-	store    sessionStore
+	sessions *pipeline.Sessions
+	stats    *stdio.Stats
+	store    relay.Store // nil on the stdio path, which keeps no routing table
 	attached func() bool
-	sessions func() int
 	inflight func() int64
-	closeAll func(context.Context)
+	closeAll func()
 	// endStreams ends the GET streams an HTTP backend relays (stdio
 	// sessions end theirs on drain).
 	endStreams func()
@@ -73,52 +68,34 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &Server{opts: o, drainCh: make(chan struct{}), store: newMemoryStore(o.SessionIdleTimeout)}
-	if o.SessionStorage == "redis" {
-		if o.RedisAddress == "" {
-			return nil, errors.New("--session-storage=redis needs --redis-address")
-		}
-		s.store = newRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
-			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
-	}
-	s.metrics = newMetrics(func() float64 { return boolGauge(s.attached()) }, func() float64 { return boolGauge(!s.storageDegraded()) })
+	o.Limits = o.Limits.WithDefaults()
+	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
+	s.metrics = newMetrics(s)
+	path := pipeline.New(pipeline.Limits())
 	mux := http.NewServeMux()
 	var err error
 	switch o.Transport {
-	case "stdio":
-		err = s.routeStdio(ctx, mux)
-	case "streamable-http", "sse":
-		err = s.routeHTTP(ctx, mux)
+	case proxyconfig.TransportStdio:
+		err = s.routeStdio(ctx, mux, path)
+	case proxyconfig.TransportStreamableHTTP, proxyconfig.TransportSSE:
+		err = s.routeHTTP(ctx, mux, path)
 	default:
 		err = fmt.Errorf("--transport=%q: use stdio, sse or streamable-http", o.Transport)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Probes and metrics answer any Host; MCP endpoints guard against DNS
-	// rebinding.
+	// Probes and metrics answer any Host and Origin; MCP endpoints guard
+	// against DNS rebinding and cross-origin browsers.
 	top := http.NewServeMux()
-	top.Handle("/", localOnly(mux))
-	mux = top
-	// While draining, every answer says "Connection: close": clients
-	// reconnect, and a Service sends the new connection to a ready pod,
-	// instead of reusing one that Shutdown may close under their next
-	// request. (SetKeepAlivesEnabled(false) would instead close idle
-	// connections at once, racing requests already on their way.)
-	closing := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if s.draining.Load() {
-				w.Header().Set("Connection", "close")
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	mux.HandleFunc(proxyconfig.HealthPath, s.health)
-	mux.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle(proxyconfig.MetricsPath, s.metrics.handler())
+	top.Handle("/", guard(mux, o.AllowedOrigins))
+	top.HandleFunc(proxyconfig.HealthPath, s.health)
+	top.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	top.Handle(proxyconfig.MetricsPath, s.metrics.handler())
 	// Slow clients: headers within 10 s, a whole request body within 60 s.
-	// No write timeout: response streams are long-lived by design.
-	s.http = &http.Server{Handler: closing(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	// No write timeout on the server: response streams are long-lived by
+	// design; each event write has its own deadline instead.
+	s.http = &http.Server{Handler: s.closing(top), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
 	addr := net.JoinHostPort(o.BindAddress, fmt.Sprint(o.Port))
 	if s.listener, err = net.Listen("tcp", addr); err != nil {
@@ -127,14 +104,28 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// closing says "Connection: close" on every answer while draining: clients
+// reconnect, and a Service sends the new connection to a ready pod, instead
+// of reusing one that Shutdown may close under their next request.
+// (SetKeepAlivesEnabled(false) would instead close idle connections at
+// once, racing requests already on their way.)
+func (s *Server) closing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // routeStdio serves both client transports from one shared stdio server.
-func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux) error {
+func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux, path *pipeline.Path) error {
 	o := s.opts
-	var backend lineBackend
+	var backend stdio.Backend
 	var err error
 	switch {
 	case len(o.BackendCommand) > 0:
-		backend, err = newProcessBackend(ctx, o.BackendCommand, o.Log)
+		backend, err = stdio.NewProcess(ctx, o.BackendCommand, o.StdinTimeout, s.stats, o.Log)
 	case o.BackendSelector != "":
 		backend, err = s.podBackend(ctx)
 	default:
@@ -143,27 +134,49 @@ func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
-	m := newMux(ctx, backend, o.Log)
-	front := &streamable{
-		mux: m, log: o.Log, maxBody: o.MaxBodyBytes, maxSessions: o.MaxSessions,
-		idleTimeout: o.SessionIdleTimeout, draining: s.draining.Load, metrics: s.metrics,
-		sessions: map[string]*httpSession{}, drain: s.drainCh,
+	ping := o.PingInterval
+	if ping < 0 {
+		ping = 0
 	}
-	go front.expireIdle(ctx)
-	legacy := &legacySSE{mux: m, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, maxBody: o.MaxBodyBytes,
-		drain: s.drainCh, draining: s.draining.Load, sessions: map[string]*clientSession{}}
-	mux.Handle("/mcp", s.metrics.instrument("/mcp", front))
-	mux.Handle("/sse", s.metrics.instrument("/sse", http.HandlerFunc(legacy.stream)))
-	mux.Handle("/messages", s.metrics.instrument("/messages", http.HandlerFunc(legacy.messages)))
-	s.attached, s.sessions, s.closeAll = backend.Attached, m.sessionCount, front.closeAll
-	s.inflight = front.inflight.Load
+	front := stdio.NewFrontend(ctx, backend, stdio.Options{
+		MuxOptions: stdio.MuxOptions{MaxInflight: o.MaxInflight, CallTimeout: o.CallTimeout,
+			PingInterval: ping, PingTimeout: o.PingTimeout, Stats: s.stats, Log: o.Log},
+		Path: path, Sessions: s.sessions, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch,
+		IdleTimeout: o.SessionIdleTimeout, WriteTimeout: o.ClientWriteTimeout,
+		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Drain: s.drainCh, Draining: s.draining.Load,
+	})
+	mux.Handle("/mcp", s.metrics.instrument("/mcp", front.Streamable()))
+	mux.Handle("/sse", s.metrics.instrument("/sse", front.SSE()))
+	mux.Handle("/messages", s.metrics.instrument("/messages", front.Messages()))
+	s.attached, s.inflight, s.closeAll = front.Attached, front.Inflight, front.CloseAll
 	return nil
 }
 
 // routeHTTP relays an sse or streamable-http server.
-func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
+func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeline.Path) error {
 	o := s.opts
-	backend, err := s.httpBackend(ctx)
+	s.store = relay.NewMemoryStore(o.SessionIdleTimeout)
+	if o.SessionStorage == proxyconfig.StorageRedis {
+		if o.RedisAddress == "" {
+			return errors.New("--session-storage=redis needs --redis-address")
+		}
+		s.store = relay.NewRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
+			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
+	}
+	probe := o.ProbeInterval
+	if probe < 0 {
+		probe = 0
+	}
+	ro := relay.Options{Store: s.store, Dial: o.Dial, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch, Path: path,
+		Sessions: s.sessions, ReadTimeout: o.ProxyReadTimeout, IdleTimeout: o.SessionIdleTimeout, ProbeInterval: probe,
+		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log}
+	var backend *relay.Relay
+	var err error
+	if o.BackendURL != "" {
+		backend, err = relay.NewStatic(ctx, o.BackendURL, ro)
+	} else {
+		backend, err = s.serviceBackend(ctx, ro)
+	}
 	if err != nil {
 		return err
 	}
@@ -171,28 +184,27 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux) error {
 	// as their session, so the drain ends them (cleanly) once calls are done.
 	var active atomic.Int64
 	streams, endStreams := context.WithCancel(context.Background())
-	counted := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	counted := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet {
 				ctx, cancel := context.WithCancel(r.Context())
 				defer cancel()
 				defer context.AfterFunc(streams, cancel)()
-				h(w, r.WithContext(ctx))
+				h.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
 			active.Add(1)
 			defer active.Add(-1)
-			h(w, r)
-		}
+			h.ServeHTTP(w, r)
+		})
 	}
-	if o.Transport == "streamable-http" {
-		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(backend.serveStreamable)))
+	if o.Transport == proxyconfig.TransportStreamableHTTP {
+		mux.Handle("/mcp", s.metrics.instrument("/mcp", counted(backend.Streamable())))
 	} else {
-		sse := &ssePassthrough{backend: backend, prefix: o.EndpointPrefix, trustProxy: o.TrustProxyHeaders, paths: map[string]string{}}
-		mux.Handle("/sse", s.metrics.instrument("/sse", counted(sse.stream)))
-		mux.Handle("/messages", s.metrics.instrument("/messages", counted(sse.messages)))
+		mux.Handle("/sse", s.metrics.instrument("/sse", counted(backend.SSE())))
+		mux.Handle("/messages", s.metrics.instrument("/messages", counted(backend.Messages())))
 	}
-	s.attached, s.sessions, s.closeAll = backend.Attached, func() int { return 0 }, func(context.Context) {}
+	s.attached, s.closeAll = backend.Attached, func() {}
 	s.endStreams = endStreams
 	s.inflight = active.Load
 	return nil
@@ -212,7 +224,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.sessions(), "inflight", s.inflight())
+	s.opts.Log.Info("draining", "timeout", s.opts.DrainTimeout, "sessions", s.sessions.Count(), "inflight", s.inflight())
 	s.draining.Store(true)
 	close(s.drainCh)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.DrainTimeout)
@@ -242,49 +254,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.endStreams()
 	}
 	err := s.http.Shutdown(last)
-	s.closeAll(shutdown)
+	s.closeAll()
 	if errors.Is(err, context.DeadlineExceeded) {
 		return s.http.Close()
 	}
 	return err
 }
 
-type healthReport struct {
-	Status    string `json:"status"`
-	Backend   string `json:"backend"`
-	Transport string `json:"transport"`
-	Sessions  int    `json:"sessions"`
-	Draining  bool   `json:"draining,omitempty"`
-	// SessionStorage is "ok", or what is wrong with the shared store.
-	SessionStorage string `json:"sessionStorage"`
-}
-
-// health is the readiness probe: 503 while the backend is unreachable or
-// the proxy drains, so a Ready proxy pod means the whole chain works.
-func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
-	rep := healthReport{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
-		Sessions: s.sessions(), Draining: s.draining.Load(), SessionStorage: "ok"}
-	code := http.StatusOK
-	if s.storageDegraded() {
-		// Still serving the sessions it can route: not a reason to leave
-		// the Service, but worth a look.
-		rep.Status, rep.SessionStorage = "degraded", "redis unreachable"
-	}
-	if !s.attached() {
-		rep.Status, rep.Backend, code = "unhealthy", "detached", http.StatusServiceUnavailable
-	}
-	if rep.Draining {
-		code = http.StatusServiceUnavailable
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(rep)
-}
-
-func (s *Server) storageDegraded() bool {
-	rs, ok := s.store.(*redisStore)
-	return ok && rs.degraded.Load()
-}
+func (s *Server) storageDegraded() bool { return s.store != nil && s.store.Degraded() }
 
 func boolGauge(b bool) float64 {
 	if b {

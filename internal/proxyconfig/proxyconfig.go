@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,10 +31,35 @@ const (
 	MetricsPath = "/metrics"
 )
 
-// Config is everything the proxy needs to know about the server it fronts.
+// Transports a backend speaks (Config.Transport), and ProxyMode values.
+const (
+	TransportStdio          = "stdio"
+	TransportSSE            = "sse"
+	TransportStreamableHTTP = "streamable-http"
+)
+
+// Session storage providers (Config.SessionStorage).
+const (
+	StorageMemory = "memory"
+	StorageRedis  = "redis"
+)
+
+// AnnounceCommand is the proxy's subcommand that logs its arguments and
+// exits: the operator's init container in a backend pod says with it where
+// the proxy is (AnnounceArgs).
+const AnnounceCommand = "announce"
+
+// AnnounceArgs are the proxy arguments that log message and exit.
+func AnnounceArgs(message string) []string { return []string{AnnounceCommand, message} }
+
+// Config is everything the proxy needs to know about the server it fronts,
+// and the limits it keeps.
 type Config struct {
 	// Server is the MCPServer's name.
 	Server string
+	// BindAddress is the interface the proxy listens on: loopback unless
+	// told otherwise (the operator tells it 0.0.0.0 in a pod).
+	BindAddress string
 	// Port the proxy listens on.
 	Port int32
 	// Transport the backend speaks: stdio, sse or streamable-http.
@@ -62,10 +88,108 @@ type Config struct {
 	// DrainDelay is how long the proxy keeps serving after SIGTERM with its
 	// readiness off, while Services stop sending it traffic.
 	DrainDelay time.Duration
+	// AllowedOrigins are the browser origins (scheme://host[:port]) that may
+	// call the MCP endpoints besides the proxy's own; requests without an
+	// Origin header are always allowed.
+	AllowedOrigins []string
+
+	Limits
+}
+
+// Limits bound what clients can make the proxy hold, and how long it waits.
+// Zero values take the defaults (WithDefaults).
+type Limits struct {
+	// MaxBodyBytes bounds one POST body.
+	MaxBodyBytes int64
+	// MaxBatch bounds the messages of one JSON-RPC batch.
+	MaxBatch int
+	// MaxSessions bounds the sessions and streams the proxy holds at once.
+	MaxSessions int
+	// MaxInflight bounds the unanswered calls of one session (stdio).
+	MaxInflight int
+	// SessionIdleTimeout ends sessions that send nothing for this long.
+	SessionIdleTimeout time.Duration
+	// ProxyReadTimeout bounds the wait for an HTTP backend to begin its
+	// answer (ToolHive's proxyReadTimeout); 0: no limit.
+	ProxyReadTimeout time.Duration
+	// CallTimeout fails a stdio call unanswered for this long; 0: no limit.
+	CallTimeout time.Duration
+	// StdinTimeout bounds one write to a stdio server's input: a server
+	// that does not read for this long is restarted (or re-attached).
+	StdinTimeout time.Duration
+	// ClientWriteTimeout bounds one write to a client's event stream: a
+	// client that does not read is dropped.
+	ClientWriteTimeout time.Duration
+	// PingInterval and PingTimeout: a stdio server that does not answer a
+	// ping within the timeout is restarted (or re-attached). A negative
+	// interval turns pings off.
+	PingInterval, PingTimeout time.Duration
+	// ProbeInterval is how often each HTTP backend is asked to initialize;
+	// one that does not answer MCP takes no new sessions. Negative: off.
+	ProbeInterval time.Duration
+}
+
+// DefaultLimits are the limits a proxy keeps unless told otherwise.
+var DefaultLimits = Limits{
+	MaxBodyBytes: 4 << 20, MaxBatch: 100, MaxSessions: 10000, MaxInflight: 100,
+	SessionIdleTimeout: 30 * time.Minute, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
+	PingInterval: 15 * time.Second, PingTimeout: 30 * time.Second, ProbeInterval: 10 * time.Second,
+}
+
+// WithDefaults is l with every zero limit that has a default set to it.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	set := func(v *int64, def int64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxBodyBytes, d.MaxBodyBytes)
+	setInt(&l.MaxBatch, d.MaxBatch)
+	setInt(&l.MaxSessions, d.MaxSessions)
+	setInt(&l.MaxInflight, d.MaxInflight)
+	setDur(&l.SessionIdleTimeout, d.SessionIdleTimeout)
+	setDur(&l.StdinTimeout, d.StdinTimeout)
+	setDur(&l.ClientWriteTimeout, d.ClientWriteTimeout)
+	setDur(&l.PingInterval, d.PingInterval)
+	setDur(&l.PingTimeout, d.PingTimeout)
+	setDur(&l.ProbeInterval, d.ProbeInterval)
+	return l
+}
+
+// Local is what only a proxy run by hand needs: a server to start or reach
+// without Kubernetes. The operator never sets it.
+type Local struct {
+	// BackendCommand runs a local stdio MCP server (instead of a pod).
+	BackendCommand []string
+	// BackendURL is a local sse or streamable-http MCP server's endpoint
+	// (instead of pods), e.g. http://127.0.0.1:3001/mcp, or several
+	// comma-separated endpoints that new sessions are spread over.
+	BackendURL string
+}
+
+// RegisterFlags binds the Local fields to fs.
+func (l *Local) RegisterFlags(fs *flag.FlagSet) {
+	fs.Func(flagBackendCommand, "a local stdio MCP server to run, as one string (or give it after --)", func(s string) error {
+		l.BackendCommand = strings.Fields(s)
+		return nil
+	})
+	fs.StringVar(&l.BackendURL, flagBackendURL, "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp; several, comma-separated, share the sessions out")
 }
 
 const (
 	flagServer          = "server"
+	flagBindAddress     = "bind-address"
 	flagPort            = "port"
 	flagTransport       = "transport"
 	flagProxyMode       = "proxy-mode"
@@ -80,6 +204,21 @@ const (
 	flagRedisKeyPrefix  = "redis-key-prefix"
 	flagDrainTimeout    = "drain-timeout"
 	flagDrainDelay      = "drain-delay"
+	flagAllowedOrigins  = "allowed-origins"
+	flagMaxBody         = "max-body-bytes"
+	flagMaxBatch        = "max-batch"
+	flagMaxSessions     = "max-sessions"
+	flagMaxInflight     = "max-inflight-per-session"
+	flagIdleTimeout     = "session-idle-timeout"
+	flagReadTimeout     = "proxy-read-timeout"
+	flagCallTimeout     = "call-timeout"
+	flagStdinTimeout    = "stdin-write-timeout"
+	flagClientTimeout   = "client-write-timeout"
+	flagPingInterval    = "ping-interval"
+	flagPingTimeout     = "ping-timeout"
+	flagProbeInterval   = "probe-interval"
+	flagBackendCommand  = "backend-command"
+	flagBackendURL      = "backend-url"
 )
 
 // Args renders the Config as proxy command-line arguments, in a fixed order
@@ -97,7 +236,14 @@ func (c Config) Args() []string {
 		}
 		return strconv.Itoa(int(v))
 	}
+	dur := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
 	add(flagServer, c.Server)
+	add(flagBindAddress, c.BindAddress)
 	add(flagPort, num(c.Port))
 	add(flagTransport, c.Transport)
 	add(flagProxyMode, c.ProxyMode)
@@ -118,6 +264,21 @@ func (c Config) Args() []string {
 	if c.DrainDelay > 0 {
 		add(flagDrainDelay, c.DrainDelay.String())
 	}
+	add(flagAllowedOrigins, strings.Join(c.AllowedOrigins, ","))
+	if c.MaxBodyBytes != 0 {
+		add(flagMaxBody, strconv.FormatInt(c.MaxBodyBytes, 10))
+	}
+	add(flagMaxBatch, num(int32(c.MaxBatch)))
+	add(flagMaxSessions, num(int32(c.MaxSessions)))
+	add(flagMaxInflight, num(int32(c.MaxInflight)))
+	add(flagIdleTimeout, dur(c.SessionIdleTimeout))
+	add(flagReadTimeout, dur(c.ProxyReadTimeout))
+	add(flagCallTimeout, dur(c.CallTimeout))
+	add(flagStdinTimeout, dur(c.StdinTimeout))
+	add(flagClientTimeout, dur(c.ClientWriteTimeout))
+	add(flagPingInterval, dur(c.PingInterval))
+	add(flagPingTimeout, dur(c.PingTimeout))
+	add(flagProbeInterval, dur(c.ProbeInterval))
 	return args
 }
 
@@ -125,20 +286,43 @@ func (c Config) Args() []string {
 // uses when run by hand.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Server, flagServer, "", "name of the MCPServer this proxy fronts")
+	fs.StringVar(&c.BindAddress, flagBindAddress, "127.0.0.1", "interface to listen on (0.0.0.0: every interface)")
 	int32Var(fs, &c.Port, flagPort, 8080, "port to listen on")
-	fs.StringVar(&c.Transport, flagTransport, "stdio", "backend transport: stdio, sse or streamable-http")
-	fs.StringVar(&c.ProxyMode, flagProxyMode, "streamable-http", "protocol offered to clients: streamable-http or sse")
+	fs.StringVar(&c.Transport, flagTransport, TransportStdio, "backend transport: stdio, sse or streamable-http")
+	fs.StringVar(&c.ProxyMode, flagProxyMode, TransportStreamableHTTP, "protocol offered to clients: streamable-http or sse")
 	int32Var(fs, &c.BackendPort, flagBackendPort, 8080, "MCP port of the backend pods")
 	fs.StringVar(&c.BackendSelector, flagBackendSelector, "", "label selector of the backend pods")
 	fs.StringVar(&c.BackendService, flagBackendService, "", "headless Service of the backend pods")
 	fs.StringVar(&c.EndpointPrefix, flagEndpointPrefix, "", "path prefix added to advertised endpoints")
 	fs.BoolVar(&c.TrustProxyHeaders, flagTrustProxy, false, "honour X-Forwarded-* headers")
-	fs.StringVar(&c.SessionStorage, flagSessionStorage, "memory", "session storage: memory or redis")
+	fs.StringVar(&c.SessionStorage, flagSessionStorage, StorageMemory, "session storage: memory or redis")
 	fs.StringVar(&c.RedisAddress, flagRedisAddress, "", "Redis host:port")
 	int32Var(fs, &c.RedisDB, flagRedisDB, 0, "Redis database number")
 	fs.StringVar(&c.RedisKeyPrefix, flagRedisKeyPrefix, "", "prefix of every Redis key")
 	fs.DurationVar(&c.DrainTimeout, flagDrainTimeout, 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.DurationVar(&c.DrainDelay, flagDrainDelay, 5*time.Second, "how long to keep serving after SIGTERM while endpoints stop routing here (within the drain timeout)")
+	fs.Func(flagAllowedOrigins, "comma-separated browser origins (scheme://host[:port]) allowed besides the proxy's own; no Origin header is always allowed", func(s string) error {
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(s, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
+		return nil
+	})
+	d := DefaultLimits
+	fs.Int64Var(&c.MaxBodyBytes, flagMaxBody, d.MaxBodyBytes, "largest POST body accepted")
+	fs.IntVar(&c.MaxBatch, flagMaxBatch, d.MaxBatch, "most messages in one JSON-RPC batch")
+	fs.IntVar(&c.MaxSessions, flagMaxSessions, d.MaxSessions, "most sessions and streams this proxy holds at once")
+	fs.IntVar(&c.MaxInflight, flagMaxInflight, d.MaxInflight, "most unanswered calls of one session (stdio)")
+	fs.DurationVar(&c.SessionIdleTimeout, flagIdleTimeout, d.SessionIdleTimeout, "end sessions that send nothing for this long")
+	fs.DurationVar(&c.ProxyReadTimeout, flagReadTimeout, 0, "how long an HTTP backend may take to begin its answer (0: no limit)")
+	fs.DurationVar(&c.CallTimeout, flagCallTimeout, 0, "fail a stdio call unanswered for this long (0: no limit)")
+	fs.DurationVar(&c.StdinTimeout, flagStdinTimeout, d.StdinTimeout, "restart a stdio server that does not read its input for this long")
+	fs.DurationVar(&c.ClientWriteTimeout, flagClientTimeout, d.ClientWriteTimeout, "drop a client that does not read its event stream for this long")
+	fs.DurationVar(&c.PingInterval, flagPingInterval, d.PingInterval, "how often to ping a stdio server (negative: never)")
+	fs.DurationVar(&c.PingTimeout, flagPingTimeout, d.PingTimeout, "restart a stdio server that does not answer a ping for this long")
+	fs.DurationVar(&c.ProbeInterval, flagProbeInterval, d.ProbeInterval, "how often to check that each HTTP backend answers MCP (negative: never)")
 }
 
 func int32Var(fs *flag.FlagSet, p *int32, name string, def int32, usage string) {

@@ -16,6 +16,13 @@ func TestArgsRoundTripThroughFlags(t *testing.T) {
 		BackendPort: 3000, BackendSelector: "app=x", BackendService: "mcp-osv-headless",
 		EndpointPrefix: "/osv", TrustProxyHeaders: true, SessionStorage: "redis",
 		RedisAddress: "redis:6379", RedisDB: 2, RedisKeyPrefix: "p", DrainTimeout: 45 * time.Second, DrainDelay: 3 * time.Second,
+		BindAddress: "0.0.0.0", AllowedOrigins: []string{"https://a.example", "http://b.example:8080"},
+		Limits: Limits{
+			MaxBodyBytes: 1 << 10, MaxBatch: 7, MaxSessions: 9, MaxInflight: 3, SessionIdleTimeout: time.Minute,
+			ProxyReadTimeout: 2 * time.Second, CallTimeout: 3 * time.Second, StdinTimeout: 4 * time.Second,
+			ClientWriteTimeout: 5 * time.Second, PingInterval: 6 * time.Second, PingTimeout: 7 * time.Second,
+			ProbeInterval: -time.Second,
+		},
 	}
 	var got Config
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
@@ -44,5 +51,20 @@ func TestBadNumberNamesTheFlag(t *testing.T) {
 	err := fs.Parse([]string{"--port=http"})
 	if err == nil || !strings.Contains(err.Error(), "--port") {
 		t.Fatalf("want an error naming --port, got %v", err)
+	}
+}
+
+func TestUnsetLimitsTakeTheDefaults(t *testing.T) {
+	got := Limits{MaxSessions: 5, CallTimeout: time.Second}.WithDefaults()
+	want := DefaultLimits
+	want.MaxSessions, want.CallTimeout = 5, time.Second
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("limits (-want +got):\n%s", d)
+	}
+}
+
+func TestAnnounceIsASubcommandNotAFlag(t *testing.T) {
+	if d := cmp.Diff([]string{"announce", "hello there"}, AnnounceArgs("hello there")); d != "" {
+		t.Errorf("announce args (-want +got):\n%s", d)
 	}
 }

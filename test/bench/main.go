@@ -52,12 +52,12 @@ func run(d time.Duration, clients, idle int) error {
 	// Streamable HTTP: the Go SDK server directly, and through the proxy.
 	direct := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil))
 	defer direct.Close()
-	httpProxy, stopHTTP, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http"}, BackendURL: direct.URL + "/mcp"})
+	httpProxy, stopHTTP, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http"}, Local: proxyconfig.Local{BackendURL: direct.URL + "/mcp"}})
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
-	stdioProxy, stopStdio, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "stdio"}, BackendCommand: []string{"env", mcptest.EnvServe + "=stdio", os.Args[0]}})
+	stdioProxy, stopStdio, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "stdio"}, Local: proxyconfig.Local{BackendCommand: []string{"env", mcptest.EnvServe + "=stdio", os.Args[0]}}})
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func run(d time.Duration, clients, idle int) error {
 	}
 	defer stopRedis()
 	redisProxy, stopRedisProxy, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http",
-		SessionStorage: "redis", RedisAddress: redisAddr}, BackendURL: direct.URL + "/mcp"})
+		SessionStorage: "redis", RedisAddress: redisAddr}, Local: proxyconfig.Local{BackendURL: direct.URL + "/mcp"}})
 	if err != nil {
 		return err
 	}

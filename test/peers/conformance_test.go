@@ -101,8 +101,8 @@ func TestConformanceSuitePassesThroughTheProxy(t *testing.T) {
 		}
 	}
 	backends := map[string]proxy.Options{
-		"streamable-http": {Config: proxyconfig.Config{Transport: "streamable-http"}, BackendURL: "http://" + addr + "/mcp"},
-		"stdio":           {Config: proxyconfig.Config{Transport: "stdio"}, BackendCommand: []string{fixture}},
+		"streamable-http": {Config: proxyconfig.Config{Transport: "streamable-http"}, Local: proxyconfig.Local{BackendURL: "http://" + addr + "/mcp"}},
+		"stdio":           {Config: proxyconfig.Config{Transport: "stdio"}, Local: proxyconfig.Local{BackendCommand: []string{fixture}}},
 	}
 	for kind, o := range backends {
 		t.Run(kind+" backend", func(t *testing.T) {

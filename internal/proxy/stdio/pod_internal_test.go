@@ -1,4 +1,4 @@
-package proxy
+package stdio
 
 import (
 	"bufio"
@@ -228,7 +228,7 @@ func TestAttachNewContainerRunAtOnceAfterAQuickEnd(t *testing.T) {
 	}
 }
 
-// attachCalls records the attaches of a fake attachFunc.
+// attachCalls records the attaches of a fake AttachFunc.
 type attachCalls struct {
 	mu    sync.Mutex
 	calls []attachCall
@@ -282,10 +282,10 @@ func (nopWriteCloser) Close() error                { return nil }
 
 // startPodBackend runs a podBackend over pods, with the given back-offs,
 // and checks that it leaves nothing behind: the retry timer stops with it.
-func startPodBackend(t *testing.T, attach attachFunc, pods func() []*corev1.Pod, minBackoff, maxBackoff time.Duration) *podBackend {
+func startPodBackend(t *testing.T, attach AttachFunc, pods func() []*corev1.Pod, minBackoff, maxBackoff time.Duration) *podBackend {
 	t.Helper()
-	b := &podBackend{attach: attach, log: slog.New(slog.DiscardHandler), recv: make(chan []byte, 64),
-		wake: make(chan struct{}, 1), pods: pods, quick: time.Second, minBackoff: minBackoff, maxBackoff: maxBackoff}
+	b := newPodBackend(attach, 0, &Stats{}, slog.New(slog.DiscardHandler))
+	b.pods, b.quick, b.minBackoff, b.maxBackoff = pods, time.Second, minBackoff, maxBackoff
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

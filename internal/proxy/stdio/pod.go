@@ -1,4 +1,4 @@
-package proxy
+package stdio
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,19 +28,21 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
-// attachFunc opens a stream to the stdin and stdout of a pod's mcp
+// AttachFunc opens a stream to the stdin and stdout of a pod's mcp
 // container; the stream ends when ctx does.
-type attachFunc func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
+type AttachFunc func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
 
 // podBackend is a stdio MCP server in the backend pod, reached through the
 // Kubernetes attach API. It watches the pods (never polls), attaches to the
 // running one, and attaches again when the pod is replaced; while detached
 // it says so, so that health is unhealthy rather than a zombie.
 type podBackend struct {
-	attach attachFunc
-	log    *slog.Logger
-	recv   chan []byte
-	wake   chan struct{}
+	attach       AttachFunc
+	log          *slog.Logger
+	stats        *Stats
+	writeTimeout time.Duration
+	recv         chan []byte
+	wake         chan struct{}
 	// A stream that ends within quick of its start is not attached to the
 	// same container run again for a back-off from minBackoff, doubling up
 	// to maxBackoff: the informer may still show that run as Running, and
@@ -49,14 +52,17 @@ type podBackend struct {
 	// logs reads the current run's mcp container log of a pod.
 	logs func(ctx context.Context, pod string) (io.ReadCloser, error)
 
+	// Read without the lock: Send, health and metrics never wait.
+	current    atomic.Pointer[writer] // nil while detached
+	generation atomic.Uint64
+
 	mu          sync.Mutex
 	pods        func() []*corev1.Pod
-	stdin       io.WriteCloser
+	writer      *writer
 	attachedTo  podIdentity // zero while detached
 	attachedPod string
 	stop        context.CancelFunc
-	last        podIdentity // the container the last attach reached
-	generation  uint64
+	last        podIdentity   // the container the last attach reached
 	heldOff     podIdentity   // the run whose stream last ended quickly
 	retryAt     time.Time     // no attach to heldOff before then
 	backoff     time.Duration // heldOff's current back-off
@@ -70,9 +76,11 @@ type podIdentity struct {
 	restarts int32
 }
 
-func newPodBackend(ctx context.Context, client kubernetes.Interface, ns, selector string, attach attachFunc, log *slog.Logger) (*podBackend, error) {
-	b := &podBackend{attach: attach, log: log, recv: make(chan []byte, 64), wake: make(chan struct{}, 1),
-		quick: 5 * time.Second, minBackoff: time.Second, maxBackoff: 30 * time.Second}
+// NewPod attaches to the running pod of those selector selects in ns. A
+// write to the server's stdin that takes longer than writeTimeout (0: no
+// limit) counts as a server that stopped reading: the proxy re-attaches.
+func NewPod(ctx context.Context, client kubernetes.Interface, ns, selector string, attach AttachFunc, writeTimeout time.Duration, stats *Stats, log *slog.Logger) (Backend, error) {
+	b := newPodBackend(attach, writeTimeout, stats, log)
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
 	pods := factory.Core().V1().Pods()
@@ -98,6 +106,12 @@ func newPodBackend(ctx context.Context, client kubernetes.Interface, ns, selecto
 	return b, nil
 }
 
+func newPodBackend(attach AttachFunc, writeTimeout time.Duration, stats *Stats, log *slog.Logger) *podBackend {
+	return &podBackend{attach: attach, log: log, stats: stats, writeTimeout: writeTimeout,
+		recv: make(chan []byte, 64), wake: make(chan struct{}, 1),
+		quick: 5 * time.Second, minBackoff: time.Second, maxBackoff: 30 * time.Second}
+}
+
 func (b *podBackend) poke() {
 	select {
 	case b.wake <- struct{}{}:
@@ -107,28 +121,23 @@ func (b *podBackend) poke() {
 
 func (b *podBackend) Recv() <-chan []byte { return b.recv }
 
-func (b *podBackend) Attached() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.attachedTo != podIdentity{}
-}
+func (b *podBackend) Attached() bool { return b.current.Load() != nil }
 
-func (b *podBackend) Generation() uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.generation
-}
+func (b *podBackend) Generation() uint64 { return b.generation.Load() }
 
-func (b *podBackend) Send(_ context.Context, line []byte) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stdin == nil {
+func (b *podBackend) Send(line []byte) error {
+	w := b.current.Load()
+	if w == nil {
 		return errors.New("the stdio backend pod is not attached; retry shortly")
 	}
-	if _, err := b.stdin.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("write to the backend pod: %w", err)
-	}
-	return nil
+	return w.send(line)
+}
+
+// Reset detaches; run attaches again at once.
+func (b *podBackend) Reset(reason string) {
+	b.log.Warn("re-attaching to the stdio backend pod", "reason", reason)
+	b.detach()
+	b.poke()
 }
 
 // run reconciles the attachment with the pods whenever they change, and
@@ -188,17 +197,23 @@ func (b *podBackend) reconcile(ctx context.Context) error {
 		stop()
 		return fmt.Errorf("attach to pod %s: %w", target.Name, err)
 	}
+	w := startWriter(stdin, b.writeTimeout, b.stats, func(err error) {
+		b.log.Warn("stdio backend pod input failed; attaching again", "pod", target.Name, "error", err)
+		b.detachFrom(id)
+		b.poke()
+	})
 	b.mu.Lock()
-	b.stdin, b.attachedTo, b.attachedPod, b.stop = stdin, id, target.Name, stop
+	b.writer, b.attachedTo, b.attachedPod, b.stop = w, id, target.Name, stop
 	if id != b.last {
-		b.generation++ // a new process: the mux initializes it again
+		b.generation.Add(1) // a new process: the mux initializes it again
 		b.last = id
 	}
+	b.current.Store(w)
 	b.mu.Unlock()
 	b.log.Info("attached to the backend pod", "pod", target.Name)
 	start := time.Now()
 	go func() {
-		err := readLines(stdout, b.recv)
+		err := readLines(streamCtx, stdout, b.recv, b.log, b.stats)
 		b.ended(id, target.Name, time.Since(start), err)
 	}()
 	return nil
@@ -241,14 +256,25 @@ func (b *podBackend) detach() {
 	b.detachLocked()
 }
 
+// detachFrom detaches if the attachment is still to id.
+func (b *podBackend) detachFrom(id podIdentity) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.attachedTo == id {
+		b.detachLocked()
+	}
+}
+
+// detachLocked closes the stream; closing never waits on I/O.
 func (b *podBackend) detachLocked() {
+	b.current.Store(nil)
 	if b.stop != nil {
 		b.stop()
 	}
-	if b.stdin != nil {
-		_ = b.stdin.Close()
+	if b.writer != nil {
+		b.writer.close()
 	}
-	b.stdin, b.attachedTo, b.attachedPod, b.stop = nil, podIdentity{}, "", nil
+	b.writer, b.attachedTo, b.attachedPod, b.stop = nil, podIdentity{}, "", nil
 }
 
 // initLogLimit bounds how much of the container's log is searched for its
@@ -262,7 +288,7 @@ const initLogLimit = 1 << 20
 // initialize, and the proxy's Role can read pod logs but write nothing.
 func (b *podBackend) InitializeResult(ctx context.Context, requested string) (json.RawMessage, error) {
 	b.mu.Lock()
-	pod, gen := b.attachedPod, b.generation
+	pod, gen := b.attachedPod, b.generation.Load()
 	b.mu.Unlock()
 	if pod == "" {
 		return nil, errors.New("the stdio backend pod is not attached")
@@ -299,9 +325,9 @@ func runningPod(pods []*corev1.Pod) (*corev1.Pod, podIdentity) {
 	return nil, podIdentity{}
 }
 
-// kubeAttach is the real attachFunc: the attach subresource over WebSocket,
+// KubeAttach is the real AttachFunc: the attach subresource over WebSocket,
 // falling back to SPDY for API servers that do not upgrade to WebSocket.
-func kubeAttach(cfg *rest.Config, client kubernetes.Interface) attachFunc {
+func KubeAttach(cfg *rest.Config, client kubernetes.Interface) AttachFunc {
 	return func(ctx context.Context, pod *corev1.Pod) (io.WriteCloser, io.ReadCloser, error) {
 		req := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).
 			SubResource("attach").VersionedParams(&corev1.PodAttachOptions{

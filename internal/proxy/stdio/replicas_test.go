@@ -1,9 +1,10 @@
-package proxy
+package stdio
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"log/slog"
 	"sync"
 	"testing"
@@ -41,11 +42,11 @@ func (s *sharedStdio) attach() *view {
 
 // answer replies to a request with its own params, for every reader.
 func (s *sharedStdio) answer(line []byte) {
-	var req message
-	if err := json.Unmarshal(line, &req); err != nil || !req.isRequest() {
+	var req wire.Message
+	if err := json.Unmarshal(line, &req); err != nil || !req.IsRequest() {
 		return
 	}
-	out, _ := json.Marshal(message{JSONRPC: "2.0", ID: req.ID, Result: req.Params})
+	out, _ := json.Marshal(wire.Message{JSONRPC: "2.0", ID: req.ID, Result: req.Params})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.send(out)
@@ -57,13 +58,14 @@ type view struct {
 	sent func(line []byte)
 }
 
-func (v *view) Send(_ context.Context, line []byte) error {
+func (v *view) Send(line []byte) error {
 	v.sent(line)
 	return nil
 }
 func (v *view) Recv() <-chan []byte { return v.out }
 func (v *view) Attached() bool      { return true }
 func (v *view) Generation() uint64  { return 1 }
+func (v *view) Reset(string)        {}
 
 // Two proxy replicas attached to one stdio server both see every answer;
 // each client still gets exactly the answers to its own requests, though
@@ -81,10 +83,10 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 	results := make([]*got, len(replicas))
 	var wg sync.WaitGroup
 	for r, name := range replicas {
-		m := newMux(ctx, server.attach(), slog.New(slog.DiscardHandler))
+		m := newMux(ctx, server.attach(), MuxOptions{Log: slog.New(slog.DiscardHandler)})
 		g := &got{answers: map[string]string{}}
 		results[r] = g
-		s := m.open(func(msg *message, _ json.RawMessage) {
+		s := m.open(func(msg *wire.Message, _ json.RawMessage) {
 			var p struct{ From string }
 			_ = json.Unmarshal(msg.Result, &p)
 			g.mu.Lock()
@@ -99,7 +101,7 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 			defer wg.Done()
 			for i := 1; i <= calls; i++ {
 				params, _ := json.Marshal(map[string]string{"from": name})
-				m.fromClient(ctx, s, &message{JSONRPC: "2.0", ID: json.RawMessage(fmt.Sprint(i)), Method: "tools/call", Params: params})
+				m.fromClient(s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(fmt.Sprint(i)), Method: "tools/call", Params: params})
 			}
 		}()
 	}
@@ -149,19 +151,19 @@ func TestAServerRequestGoesOnlyToTheReplicaWhoseClientIsWaiting(t *testing.T) {
 	type replica struct {
 		m   *mux
 		s   *clientSession
-		got chan *message
+		got chan *wire.Message
 	}
 	replicas := make([]replica, 2)
 	for i := range replicas {
-		r := replica{m: newMux(ctx, &view{out: server.subscribe(16), sent: func(line []byte) { server.sent <- line }}, slog.New(slog.DiscardHandler)), got: make(chan *message, 4)}
-		r.s = r.m.open(func(msg *message, _ json.RawMessage) { r.got <- msg })
+		r := replica{m: newMux(ctx, &view{out: server.subscribe(16), sent: func(line []byte) { server.sent <- line }}, MuxOptions{Log: slog.New(slog.DiscardHandler)}), got: make(chan *wire.Message, 4)}
+		r.s = r.m.open(func(msg *wire.Message, _ json.RawMessage) { r.got <- msg })
 		replicas[i] = r
 	}
 	sentID := func() string {
 		t.Helper()
 		select {
 		case line := <-server.sent:
-			var m message
+			var m wire.Message
 			_ = json.Unmarshal(line, &m)
 			return string(m.ID)
 		case <-time.After(2 * time.Second):
@@ -172,12 +174,12 @@ func TestAServerRequestGoesOnlyToTheReplicaWhoseClientIsWaiting(t *testing.T) {
 	// Each replica's client makes a call the server answers: each replica
 	// sees the other's answer on the shared output.
 	for _, r := range replicas {
-		r.m.fromClient(ctx, r.s, &message{JSONRPC: "2.0", ID: json.RawMessage(`1`), Method: "tools/list"})
+		r.m.fromClient(r.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`1`), Method: "tools/list"})
 		server.write(`{"jsonrpc":"2.0","id":` + sentID() + `,"result":{"tools":[]}}`)
 		<-r.got
 	}
 	busy, idle := replicas[0], replicas[1]
-	busy.m.fromClient(ctx, busy.s, &message{JSONRPC: "2.0", ID: json.RawMessage(`2`), Method: "tools/call", Params: json.RawMessage(`{"name":"sample"}`)})
+	busy.m.fromClient(busy.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`2`), Method: "tools/call", Params: json.RawMessage(`{"name":"sample"}`)})
 	sentID() // the call, which the server holds while it asks the client
 	server.write(`{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":{}}`)
 

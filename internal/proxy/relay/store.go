@@ -1,4 +1,4 @@
-package proxy
+package relay
 
 import (
 	"context"
@@ -12,13 +12,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// sessionStore maps a session to the backend pod that owns it. With Redis
-// every proxy replica sees the same table, so a session's requests reach
-// its pod whichever proxy pod they land on.
-type sessionStore interface {
-	get(ctx context.Context, key string) (addr string, ok bool, err error)
-	set(ctx context.Context, key, addr string) error
-	del(ctx context.Context, key string) error
+// Store maps a session to the backend pod that owns it. With Redis every
+// proxy replica sees the same table, so a session's requests reach its pod
+// whichever proxy pod they land on.
+type Store interface {
+	Get(ctx context.Context, key string) (addr string, ok bool, err error)
+	Set(ctx context.Context, key, addr string) error
+	Del(ctx context.Context, key string) error
+	// Degraded reports a shared store that does not answer now (the local
+	// table serves meanwhile).
+	Degraded() bool
 }
 
 // memoryStore is the table of one proxy replica. Entries idle for ttl are
@@ -36,11 +39,15 @@ type memoryEntry struct {
 	used time.Time
 }
 
+// NewMemoryStore is the table of one proxy replica, entries idle for ttl
+// dropped.
+func NewMemoryStore(ttl time.Duration) Store { return newMemoryStore(ttl) }
+
 func newMemoryStore(ttl time.Duration) *memoryStore {
 	return &memoryStore{ttl: ttl, m: map[string]memoryEntry{}, lastSweep: time.Now()}
 }
 
-func (s *memoryStore) get(_ context.Context, key string) (string, bool, error) {
+func (s *memoryStore) Get(_ context.Context, key string) (string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[key]
@@ -53,7 +60,7 @@ func (s *memoryStore) get(_ context.Context, key string) (string, bool, error) {
 	return e.addr, true, nil
 }
 
-func (s *memoryStore) set(_ context.Context, key, addr string) error {
+func (s *memoryStore) Set(_ context.Context, key, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -69,7 +76,7 @@ func (s *memoryStore) set(_ context.Context, key, addr string) error {
 	return nil
 }
 
-func (s *memoryStore) del(_ context.Context, key string) error {
+func (s *memoryStore) Del(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, key)
@@ -77,6 +84,9 @@ func (s *memoryStore) del(_ context.Context, key string) error {
 }
 
 // snapshot is every live entry, key → address.
+// Degraded is never true of a local table.
+func (s *memoryStore) Degraded() bool { return false }
+
 func (s *memoryStore) snapshot() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,7 +125,8 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
-func newRedisStore(addr, password string, db int, prefix string, ttl time.Duration, log *slog.Logger) *redisStore {
+// NewRedisStore shares the table through the Redis at addr.
+func NewRedisStore(addr, password string, db int, prefix string, ttl time.Duration, log *slog.Logger) Store {
 	redis.SetLogger(redisLog{log})
 	return &redisStore{
 		client: redis.NewClient(&redis.Options{Addr: addr, Password: password, DB: db,
@@ -124,6 +135,9 @@ func newRedisStore(addr, password string, db int, prefix string, ttl time.Durati
 		prefix: prefix, ttl: ttl, local: newMemoryStore(ttl), log: log,
 	}
 }
+
+// Degraded reports Redis unreachable.
+func (s *redisStore) Degraded() bool { return s.degraded.Load() }
 
 func (s *redisStore) key(k string) string { return s.prefix + "session:" + k }
 
@@ -170,28 +184,28 @@ func (s *redisStore) refill() int {
 	return len(entries)
 }
 
-func (s *redisStore) get(ctx context.Context, key string) (string, bool, error) {
+func (s *redisStore) Get(ctx context.Context, key string) (string, bool, error) {
 	if s.degraded.Load() {
-		return s.local.get(ctx, key)
+		return s.local.Get(ctx, key)
 	}
 	addr, err := s.client.GetEx(ctx, s.key(key), s.ttl).Result()
 	s.note(err)
 	switch {
 	case err == nil:
-		_ = s.local.set(ctx, key, addr)
+		_ = s.local.Set(ctx, key, addr)
 		return addr, true, nil
 	case errors.Is(err, redis.Nil):
-		addr, ok, _ := s.local.get(ctx, key)
+		addr, ok, _ := s.local.Get(ctx, key)
 		if ok {
 			s.note(s.client.Set(ctx, s.key(key), addr, s.ttl).Err())
 		}
 		return addr, ok, nil
 	}
-	return s.local.get(ctx, key)
+	return s.local.Get(ctx, key)
 }
 
-func (s *redisStore) set(ctx context.Context, key, addr string) error {
-	_ = s.local.set(ctx, key, addr)
+func (s *redisStore) Set(ctx context.Context, key, addr string) error {
+	_ = s.local.Set(ctx, key, addr)
 	if s.degraded.Load() {
 		return nil // written back on recovery
 	}
@@ -203,8 +217,8 @@ func (s *redisStore) set(ctx context.Context, key, addr string) error {
 	return nil
 }
 
-func (s *redisStore) del(ctx context.Context, key string) error {
-	_ = s.local.del(ctx, key)
+func (s *redisStore) Del(ctx context.Context, key string) error {
+	_ = s.local.Del(ctx, key)
 	if s.degraded.Load() {
 		return nil // the entry expires in Redis by its TTL
 	}

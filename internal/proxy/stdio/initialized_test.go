@@ -1,9 +1,10 @@
-package proxy
+package stdio
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"io"
 	"log/slog"
 	"strings"
@@ -36,14 +37,13 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 		_ = mcptest.NewServerNamed("stdio-pod").Run(ctx, &mcp.IOTransport{Reader: inR, Writer: outW})
 	}()
 	go func() {
-		sc := lineScanner(outR)
-		for sc.Scan() {
-			line := append([]byte(nil), sc.Bytes()...)
+		_ = scanLines(outR, MaxLine, func(b []byte) {
+			line := append([]byte(nil), b...)
 			s.mu.Lock()
 			s.log.Write(append(line, '\n'))
 			s.send(line)
 			s.mu.Unlock()
-		}
+		}, func(int) {})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -66,7 +66,7 @@ type goSDKView struct {
 	mu     sync.Mutex
 }
 
-func (v *goSDKView) Send(_ context.Context, line []byte) error {
+func (v *goSDKView) Send(line []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, err := v.server.stdin.Write(append(line, '\n'))
@@ -75,6 +75,7 @@ func (v *goSDKView) Send(_ context.Context, line []byte) error {
 func (v *goSDKView) Recv() <-chan []byte { return v.out }
 func (v *goSDKView) Attached() bool      { return true }
 func (v *goSDKView) Generation() uint64  { return 1 }
+func (v *goSDKView) Reset(string)        {}
 func (v *goSDKView) InitializeResult(_ context.Context, requested string) (json.RawMessage, error) {
 	v.server.mu.Lock()
 	log := append([]byte(nil), v.server.log.Bytes()...)
@@ -87,18 +88,18 @@ type muxClient struct {
 	t       *testing.T
 	m       *mux
 	s       *clientSession
-	answers chan *message
+	answers chan *wire.Message
 }
 
 func newMuxClient(t *testing.T, m *mux) *muxClient {
-	c := &muxClient{t: t, m: m, answers: make(chan *message, 8)}
-	c.s = m.open(func(msg *message, _ json.RawMessage) { c.answers <- msg })
+	c := &muxClient{t: t, m: m, answers: make(chan *wire.Message, 8)}
+	c.s = m.open(func(msg *wire.Message, _ json.RawMessage) { c.answers <- msg })
 	return c
 }
 
-func (c *muxClient) call(id, method, params string) *message {
+func (c *muxClient) call(id, method, params string) *wire.Message {
 	c.t.Helper()
-	c.m.fromClient(context.Background(), c.s, &message{JSONRPC: "2.0", ID: json.RawMessage(id), Method: method, Params: json.RawMessage(params)})
+	c.m.fromClient(c.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(id), Method: method, Params: json.RawMessage(params)})
 	select {
 	case a := <-c.answers:
 		return a
@@ -121,19 +122,19 @@ func TestAProxyAttachingToAnInitializedServerServesItsClients(t *testing.T) {
 	server := startGoSDKStdio(t)
 	discard := slog.New(slog.DiscardHandler)
 
-	first := newMuxClient(t, newMux(ctx, server.attach(), discard))
+	first := newMuxClient(t, newMux(ctx, server.attach(), MuxOptions{Log: discard}))
 	firstResult := first.call("1", "initialize", initParams)
 	if len(firstResult.Error) != 0 {
 		t.Fatalf("the first initialize: %s", firstResult.Error)
 	}
-	first.m.fromClient(ctx, first.s, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	first.m.fromClient(first.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
 
-	later := newMuxClient(t, newMux(ctx, server.attach(), discard))
+	later := newMuxClient(t, newMux(ctx, server.attach(), MuxOptions{Log: discard}))
 	a := later.call("1", "initialize", initParams)
 	if len(a.Error) != 0 || string(a.Result) != string(firstResult.Result) {
 		t.Fatalf("initialize through a proxy that attached later: result %s, error %s; want the first result %s", a.Result, a.Error, firstResult.Result)
 	}
-	later.m.fromClient(ctx, later.s, &message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	later.m.fromClient(later.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
 	if w := later.call("2", "tools/call", `{"name":"whoami"}`); !strings.Contains(string(w.Result), "stdio-pod") {
 		t.Errorf("whoami through the later proxy: result %s, error %s", w.Result, w.Error)
 	}
@@ -147,7 +148,7 @@ func TestAnInitializeAfterAStatelessClientIsAnswered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	server := startGoSDKStdio(t)
-	m := newMux(ctx, server.attach(), slog.New(slog.DiscardHandler))
+	m := newMux(ctx, server.attach(), MuxOptions{Log: slog.New(slog.DiscardHandler)})
 	stateless := newMuxClient(t, m)
 	if a := stateless.call("1", "server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
 		`"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}`); len(a.Error) != 0 {

@@ -1,0 +1,268 @@
+// Package stdio lets many MCP clients share one stdio MCP server: the
+// server side (a local process, or a pod reached through the attach API),
+// the mux that routes every message to the client it belongs to, and the
+// client side (streamable HTTP and legacy SSE front ends).
+package stdio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
+)
+
+// MaxLine bounds one JSON-RPC message on a stdio backend; a longer line is
+// skipped, not allowed to stop the reader.
+const MaxLine = 16 << 20
+
+// Backend is a stdio MCP server: newline-delimited JSON-RPC in both
+// directions. No method blocks on the server's I/O.
+type Backend interface {
+	// Send queues one message for the server's stdin. It fails at once
+	// while the backend is detached or its queue is full.
+	Send(line []byte) error
+	// Recv delivers every line the backend writes, across restarts.
+	Recv() <-chan []byte
+	// Attached reports whether messages can flow now.
+	Attached() bool
+	// Generation increases each time the backend is (re)started, so that
+	// cached state (the initialize result) can be dropped.
+	Generation() uint64
+	// Reset restarts the process, or re-attaches to the pod, of a server
+	// that stopped answering.
+	Reset(reason string)
+}
+
+// Stats count what a stdio backend did that the proxy's metrics show.
+type Stats struct {
+	StderrLines      atomic.Int64 // stderr lines logged
+	StderrSuppressed atomic.Int64 // stderr lines over the log rate, counted only
+	OversizedLines   atomic.Int64 // output lines over MaxLine, skipped
+	Stalls           atomic.Int64 // writes to stdin that passed the write timeout
+	QueueFull        atomic.Int64 // messages refused because stdin's queue was full
+	Unresponsive     atomic.Int64 // pings the server did not answer in time
+	Unroutable       atomic.Int64 // server notifications no single client could be meant for
+	Dropped          atomic.Int64 // messages dropped, or streams ended, for clients that did not read
+}
+
+// Queue bounds of one backend's stdin.
+const (
+	queueLines = 1024
+	queueBytes = 32 << 20
+)
+
+// writer is the one writer to a backend's stdin: messages queue (bounded,
+// Send never waits) and each write must finish within timeout, or the
+// writer gives up, closes stdin and reports the stall.
+type writer struct {
+	stdin   io.WriteCloser
+	queue   chan []byte
+	bytes   atomic.Int64 // queued bytes
+	since   atomic.Int64 // start of the write in progress (unix ns), 0 when idle
+	stats   *Stats
+	failed  func(error) // called once, when a write fails or stalls
+	once    sync.Once
+	done    chan struct{}
+	timeout time.Duration
+}
+
+func startWriter(stdin io.WriteCloser, timeout time.Duration, stats *Stats, failed func(error)) *writer {
+	w := &writer{stdin: stdin, queue: make(chan []byte, queueLines), stats: stats, failed: failed,
+		done: make(chan struct{}), timeout: timeout}
+	go w.run()
+	if timeout > 0 {
+		go w.watch()
+	}
+	return w
+}
+
+var errQueueFull = wire.Errorf(wire.CodeServerError, "the stdio MCP server is not reading its input (the proxy's queue to it is full); retry shortly")
+
+// send queues line; it never blocks.
+func (w *writer) send(line []byte) error {
+	if w.bytes.Add(int64(len(line)+1)) > queueBytes {
+		w.bytes.Add(-int64(len(line) + 1))
+		w.stats.QueueFull.Add(1)
+		return errQueueFull
+	}
+	select {
+	case <-w.done:
+		w.bytes.Add(-int64(len(line) + 1))
+		return errors.New("the stdio backend's input is closed")
+	case w.queue <- append(line, '\n'):
+		return nil
+	default:
+		w.bytes.Add(-int64(len(line) + 1))
+		w.stats.QueueFull.Add(1)
+		return errQueueFull
+	}
+}
+
+func (w *writer) run() {
+	for {
+		select {
+		case <-w.done:
+			return
+		case line := <-w.queue:
+			w.since.Store(time.Now().UnixNano())
+			_, err := w.stdin.Write(line)
+			w.since.Store(0)
+			w.bytes.Add(-int64(len(line)))
+			if err != nil {
+				w.fail(fmt.Errorf("write to the stdio backend: %w", err))
+				return
+			}
+		}
+	}
+}
+
+// watch ends a write that takes longer than the timeout: the server stopped
+// reading its input.
+func (w *writer) watch() {
+	t := time.NewTicker(max(w.timeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-t.C:
+			if s := w.since.Load(); s != 0 && time.Since(time.Unix(0, s)) > w.timeout {
+				w.stats.Stalls.Add(1)
+				w.fail(fmt.Errorf("the stdio MCP server did not read its input for %s", w.timeout))
+				return
+			}
+		}
+	}
+}
+
+// fail closes stdin (which ends a blocked write) and reports err once.
+func (w *writer) fail(err error) {
+	w.once.Do(func() {
+		close(w.done)
+		_ = w.stdin.Close()
+		w.failed(err)
+	})
+}
+
+// close stops the writer without reporting a failure.
+func (w *writer) close() {
+	w.once.Do(func() {
+		close(w.done)
+		_ = w.stdin.Close()
+	})
+}
+
+// readLines sends every non-empty line of r to out until r ends. A line over
+// MaxLine is skipped with one warning, and reading goes on.
+// It gives up when ctx ends.
+func readLines(ctx context.Context, r io.Reader, out chan<- []byte, log *slog.Logger, stats *Stats) error {
+	return scanLines(r, MaxLine, func(line []byte) {
+		select {
+		case out <- bytes.Clone(line):
+		case <-ctx.Done():
+		}
+	}, func(n int) {
+		stats.OversizedLines.Add(1)
+		log.Warn("the stdio MCP server wrote a line over the proxy's limit; skipped it", "bytes", n, "limit", MaxLine)
+	})
+}
+
+// scanLines calls line for each line of r of at most limit bytes (without
+// its newline), and oversized with the length of each longer line, whose
+// bytes are dropped as they come. line's slice is valid only for the call.
+func scanLines(r io.Reader, limit int, line func([]byte), oversized func(int)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	skipping, skipped := false, 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		full := errors.Is(err, bufio.ErrBufferFull)
+		if err != nil && !full && len(chunk) == 0 {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		switch {
+		case skipping:
+			skipped += len(chunk)
+		case len(long)+len(chunk) > limit+1:
+			skipping, skipped, long = true, len(long)+len(chunk), long[:0]
+		case full || len(long) > 0:
+			long = append(long, chunk...)
+		}
+		if full {
+			continue
+		}
+		// chunk ends the line (or the stream, without a newline).
+		switch {
+		case skipping:
+			oversized(skipped - 1)
+			skipping = false
+		case len(long) > 0:
+			emit(long, line)
+			long = long[:0]
+		default:
+			emit(chunk, line)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func emit(b []byte, line func([]byte)) {
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) > 0 {
+		line(b)
+	}
+}
+
+// Logged stderr: each line cut to stderrLogBytes, at most stderrRate lines a
+// second (bursts of stderrBurst); the rest is counted, and the count logged.
+const (
+	stderrLogBytes = 1 << 10
+	stderrRate     = 20
+	stderrBurst    = 100
+)
+
+// drainStderr reads a server's stderr to its end, whatever it writes, and
+// logs it within the limits above.
+func drainStderr(r io.Reader, log *slog.Logger, stats *Stats) {
+	limit := rate.NewLimiter(stderrRate, stderrBurst)
+	suppressed := 0
+	logged := func(b []byte) {
+		if !limit.Allow() {
+			suppressed++
+			stats.StderrSuppressed.Add(1)
+			return
+		}
+		if suppressed > 0 {
+			log.Warn("stdio backend stderr over the log rate; lines not logged", "suppressed", suppressed, "ratePerSecond", stderrRate)
+			suppressed = 0
+		}
+		stats.StderrLines.Add(1)
+		log.Info("stdio backend stderr", "line", wire.Truncate(b, stderrLogBytes))
+	}
+	// Long lines are logged by their start: the reader keeps at most the
+	// first 64 KiB of a line, cut further when logged.
+	_ = scanLines(r, 64<<10, logged, func(n int) {
+		logged([]byte(fmt.Sprintf("[a line of %d bytes, not logged]", n)))
+	})
+	if suppressed > 0 {
+		log.Warn("stdio backend stderr over the log rate; lines not logged", "suppressed", suppressed, "ratePerSecond", stderrRate)
+	}
+}

@@ -1,0 +1,384 @@
+package stdio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
+)
+
+// deliverFunc hands a message to one client. related is the client's own id
+// of the request the message belongs to (a response, or progress for that
+// request), or nil for messages that belong to no request. It must not block.
+type deliverFunc func(msg *wire.Message, related json.RawMessage)
+
+// clientSession is one client of a shared stdio backend.
+type clientSession struct {
+	num     uint64
+	deliver deliverFunc
+	// inflight maps the client's request ids to the backend's.
+	inflight map[string]string
+	// subscriptions are the resource URIs the client subscribed to.
+	subscriptions map[string]bool
+}
+
+type pendingCall struct {
+	session   *clientSession
+	id        json.RawMessage // the client's own id
+	init      bool            // the initialize call whose result is cached
+	requested string          // initialize: the protocol version asked for
+	gen       uint64          // the backend process it was sent to
+	progress  string          // the backend's progress token, dropped with the call
+	sent      time.Time
+}
+
+type progressRoute struct {
+	session *clientSession
+	token   json.RawMessage
+	request json.RawMessage
+}
+
+type serverCall struct {
+	session *clientSession
+	id      json.RawMessage // the backend's own id
+}
+
+// MuxOptions bound what one client may hold and how long the server may
+// take.
+type MuxOptions struct {
+	// MaxInflight is the most calls one session may have unanswered.
+	MaxInflight int
+	// CallTimeout fails a call unanswered for this long (0: never).
+	CallTimeout time.Duration
+	// PingInterval is how often the proxy pings an initialized server;
+	// one that does not answer within PingTimeout is restarted (a process)
+	// or attached again (a pod). 0: no pings.
+	PingInterval, PingTimeout time.Duration
+	Stats                     *Stats
+	Log                       *slog.Logger
+}
+
+// mux lets many clients share one stdio MCP server, which speaks to a single
+// peer: request ids and progress tokens are rewritten per client, the first
+// initialize result is cached for later clients, and server requests and
+// notifications go only to the client they concern. Nothing in it waits on
+// the server: Backend.Send only queues.
+type mux struct {
+	backend Backend
+	opts    MuxOptions
+	log     *slog.Logger
+	// tag makes this replica's backend ids unique: several proxy replicas
+	// attached to one stdio pod all read every line it writes, and each
+	// must take only the answers to its own requests.
+	tag string
+
+	mu          sync.Mutex
+	next        uint64
+	sessions    map[uint64]*clientSession
+	pending     map[string]pendingCall
+	progress    map[string]progressRoute
+	serverCalls map[string]serverCall
+	init        initCache
+	shared      bool // another proxy replica is attached to the server too
+	pingID      string
+	pingSent    time.Time
+}
+
+// reinitID is the id of the proxy's own initialize of a restarted server.
+const reinitID = "sb-reinit"
+
+func newMux(ctx context.Context, b Backend, o MuxOptions) *mux {
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	if o.MaxInflight == 0 {
+		o.MaxInflight = 100
+	}
+	m := &mux{
+		backend: b, opts: o, log: o.Log, tag: replicaTag(),
+		sessions: map[uint64]*clientSession{}, pending: map[string]pendingCall{},
+		progress: map[string]progressRoute{}, serverCalls: map[string]serverCall{},
+	}
+	go m.run(ctx)
+	return m
+}
+
+// id is a backend-side id of this replica; m.mu is held.
+func (m *mux) id(prefix string) string {
+	m.next++
+	return prefix + m.tag + "-" + strconv.FormatUint(m.next, 10)
+}
+
+// replicaTag is 8 random hex digits.
+func replicaTag() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// open registers a client.
+func (m *mux) open(deliver deliverFunc) *clientSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	s := &clientSession{num: m.next, deliver: deliver, inflight: map[string]string{}, subscriptions: map[string]bool{}}
+	m.sessions[s.num] = s
+	return s
+}
+
+// close forgets a client, cancels its requests on the backend and ends
+// subscriptions no other client holds.
+func (m *mux) close(s *clientSession) {
+	m.mu.Lock()
+	delete(m.sessions, s.num)
+	var cancels []string
+	for _, backendID := range s.inflight {
+		m.forget(backendID)
+		cancels = append(cancels, backendID)
+	}
+	for k, c := range m.serverCalls {
+		if c.session == s {
+			delete(m.serverCalls, k)
+		}
+	}
+	var unsubscribe []*wire.Message
+	for uri := range s.subscriptions {
+		if !m.subscribed(uri, s) {
+			params, _ := json.Marshal(map[string]string{"uri": uri})
+			unsubscribe = append(unsubscribe, &wire.Message{JSONRPC: "2.0", ID: wire.Quote(m.id("sb-")), Method: "resources/unsubscribe", Params: params})
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range cancels {
+		m.sendCancel(id, "the client closed its session")
+	}
+	for _, msg := range unsubscribe {
+		_ = m.send(msg)
+	}
+}
+
+// subscribed reports whether a client other than except subscribed to uri;
+// m.mu is held.
+func (m *mux) subscribed(uri string, except *clientSession) bool {
+	for _, o := range m.sessions {
+		if o != except && o.subscriptions[uri] {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *mux) sessionCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
+}
+
+// fromClient forwards one message of client s to the backend.
+func (m *mux) fromClient(s *clientSession, msg *wire.Message) {
+	switch {
+	case msg.IsRequest():
+		m.request(s, msg)
+	case msg.IsNotification():
+		m.notification(s, msg)
+	case msg.IsResponse():
+		m.response(s, msg)
+	}
+}
+
+func (m *mux) request(s *clientSession, msg *wire.Message) {
+	if msg.Method == "initialize" && m.initFromCache(s, msg) {
+		return
+	}
+	m.mu.Lock()
+	if err := m.admit(s, msg); err != nil {
+		m.mu.Unlock()
+		s.deliver(wire.ErrorFor(msg.ID, err), msg.ID)
+		return
+	}
+	uri := resourceURI(msg)
+	switch msg.Method {
+	case "resources/subscribe":
+		s.subscriptions[uri] = true
+	case "resources/unsubscribe":
+		delete(s.subscriptions, uri)
+		if m.subscribed(uri, s) {
+			// Another client still wants the updates: the server must not
+			// stop sending them.
+			m.mu.Unlock()
+			s.deliver(&wire.Message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")}, msg.ID)
+			return
+		}
+	}
+	backendID := m.id("sb-")
+	gen := m.backend.Generation()
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now()}
+	if call.init {
+		call.requested = requestedVersion(msg.Params)
+		m.init.sent, m.init.sentGen, m.init.params = true, gen, msg.Params
+	}
+	params, token := m.rewriteProgressToken(s, msg)
+	call.progress = token
+	m.pending[backendID] = call
+	s.inflight[string(msg.ID)] = backendID
+	m.mu.Unlock()
+
+	out := &wire.Message{JSONRPC: "2.0", ID: wire.Quote(backendID), Method: msg.Method, Params: params}
+	if err := m.send(out); err != nil {
+		failed := []pendingCall{call}
+		m.mu.Lock()
+		m.forget(backendID)
+		if call.init {
+			m.init.sent = false
+			failed = append(failed, m.init.waiters...)
+			m.init.waiters = nil
+		}
+		m.mu.Unlock()
+		for _, c := range failed {
+			c.session.deliver(wire.ErrorFor(c.id, err), c.id)
+		}
+	}
+}
+
+// admit refuses a request the session may not send now: an id it already
+// has in flight (its answer would be ambiguous) or one call over its
+// limit. m.mu is held.
+func (m *mux) admit(s *clientSession, msg *wire.Message) error {
+	if _, dup := s.inflight[string(msg.ID)]; dup {
+		return wire.Errorf(wire.CodeInvalidRequest, "request id %s is already in flight in this session: use a new id for each request", msg.ID)
+	}
+	if len(s.inflight) >= m.opts.MaxInflight {
+		return wire.Errorf(wire.CodeServerError, "this session has %d calls in flight, the most the proxy allows: wait for answers before sending more", len(s.inflight))
+	}
+	return nil
+}
+
+// rewriteProgressToken gives the request's progress token a proxy-wide
+// unique name, so progress from the backend reaches the right client; the
+// route lives as long as the call. m.mu is held.
+func (m *mux) rewriteProgressToken(s *clientSession, msg *wire.Message) (json.RawMessage, string) {
+	var params map[string]json.RawMessage
+	if json.Unmarshal(msg.Params, &params) != nil || params["_meta"] == nil {
+		return msg.Params, ""
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(params["_meta"], &meta) != nil || meta["progressToken"] == nil {
+		return msg.Params, ""
+	}
+	token := m.id("sb-p-")
+	m.progress[token] = progressRoute{session: s, token: meta["progressToken"], request: msg.ID}
+	meta["progressToken"] = wire.Quote(token)
+	params["_meta"], _ = json.Marshal(meta)
+	out, err := json.Marshal(params)
+	if err != nil {
+		delete(m.progress, token)
+		return msg.Params, ""
+	}
+	return out, token
+}
+
+func (m *mux) notification(s *clientSession, msg *wire.Message) {
+	switch msg.Method {
+	case "notifications/initialized":
+		m.mu.Lock()
+		// The backend is initialized once; later clients were answered
+		// from the cache and their confirmation is not news to it.
+		already := m.init.initialized
+		m.init.initialized = true
+		m.mu.Unlock()
+		if already {
+			return
+		}
+	case "notifications/cancelled":
+		var p struct {
+			RequestID json.RawMessage `json:"requestId"`
+			Reason    string          `json:"reason,omitempty"`
+		}
+		if json.Unmarshal(msg.Params, &p) != nil {
+			return
+		}
+		m.mu.Lock()
+		backendID, ok := s.inflight[string(p.RequestID)]
+		m.mu.Unlock()
+		if ok {
+			m.sendCancel(backendID, p.Reason)
+		}
+		return
+	}
+	_ = m.send(msg)
+}
+
+// response is a client's answer to a server request. Only the client the
+// request went to may answer it; the ids it got are unguessable.
+func (m *mux) response(s *clientSession, msg *wire.Message) {
+	key := wire.Unquote(msg.ID)
+	m.mu.Lock()
+	call, ok := m.serverCalls[key]
+	if ok && call.session == s {
+		delete(m.serverCalls, key)
+	}
+	m.mu.Unlock()
+	if !ok || call.session != s {
+		m.log.Debug("a client answered a server request that was not sent to it; dropped")
+		return
+	}
+	out := *msg
+	out.ID = call.id
+	_ = m.send(&out)
+}
+
+func (m *mux) sendCancel(backendID, reason string) {
+	params, _ := json.Marshal(map[string]any{"requestId": backendID, "reason": reason})
+	_ = m.send(&wire.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
+}
+
+func (m *mux) send(msg *wire.Message) error {
+	line, err := wire.Encode(msg)
+	if err != nil {
+		return err
+	}
+	return m.backend.Send(line)
+}
+
+// forget drops a pending call and its progress route; m.mu is held.
+func (m *mux) forget(backendID string) {
+	if call, ok := m.pending[backendID]; ok {
+		delete(call.session.inflight, string(call.id))
+		delete(m.pending, backendID)
+		if call.progress != "" {
+			delete(m.progress, call.progress)
+		}
+	}
+}
+
+// fail answers calls with an error that says why and what to do.
+func fail(calls []pendingCall, why string) {
+	for _, call := range calls {
+		call.session.deliver(wire.ErrorResponse(call.id, wire.CodeInternalError, why), call.id)
+	}
+}
+
+func resourceURI(msg *wire.Message) string {
+	if msg.Method != "resources/subscribe" && msg.Method != "resources/unsubscribe" {
+		return ""
+	}
+	var p struct {
+		URI string `json:"uri"`
+	}
+	_ = json.Unmarshal(msg.Params, &p)
+	return p.URI
+}
+
+func requestedVersion(params json.RawMessage) string {
+	var p struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	_ = json.Unmarshal(params, &p)
+	return p.ProtocolVersion
+}
