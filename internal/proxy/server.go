@@ -142,7 +142,7 @@ func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux, path *pipel
 		MuxOptions: stdio.MuxOptions{MaxInflight: o.MaxInflight, CallTimeout: o.CallTimeout,
 			PingInterval: ping, PingTimeout: o.PingTimeout, Stats: s.stats, Log: o.Log},
 		Path: path, Sessions: s.sessions, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch,
-		IdleTimeout: o.SessionIdleTimeout, WriteTimeout: o.ClientWriteTimeout,
+		IdleTimeout: o.SessionIdleTimeout, HandshakeTimeout: o.HandshakeTimeout, WriteTimeout: o.ClientWriteTimeout,
 		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Drain: s.drainCh, Draining: s.draining.Load,
 	})
 	mux.Handle("/mcp", s.metrics.instrument("/mcp", front.Streamable()))

@@ -109,6 +109,10 @@ type Limits struct {
 	MaxInflight int
 	// SessionIdleTimeout ends sessions that send nothing for this long.
 	SessionIdleTimeout time.Duration
+	// HandshakeTimeout ends sessions that send nothing after their
+	// initialize for this long, so that initializes alone cannot hold the
+	// session cap for the idle timeout.
+	HandshakeTimeout time.Duration
 	// ProxyReadTimeout bounds the wait for an HTTP backend to begin its
 	// answer (ToolHive's proxyReadTimeout); 0: no limit.
 	ProxyReadTimeout time.Duration
@@ -132,7 +136,7 @@ type Limits struct {
 // DefaultLimits are the limits a proxy keeps unless told otherwise.
 var DefaultLimits = Limits{
 	MaxBodyBytes: 4 << 20, MaxBatch: 100, MaxSessions: 10000, MaxInflight: 100,
-	SessionIdleTimeout: 30 * time.Minute, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
+	SessionIdleTimeout: 30 * time.Minute, HandshakeTimeout: 30 * time.Second, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
 	PingInterval: 15 * time.Second, PingTimeout: 30 * time.Second, ProbeInterval: 10 * time.Second,
 }
 
@@ -159,6 +163,7 @@ func (l Limits) WithDefaults() Limits {
 	setInt(&l.MaxSessions, d.MaxSessions)
 	setInt(&l.MaxInflight, d.MaxInflight)
 	setDur(&l.SessionIdleTimeout, d.SessionIdleTimeout)
+	setDur(&l.HandshakeTimeout, d.HandshakeTimeout)
 	setDur(&l.StdinTimeout, d.StdinTimeout)
 	setDur(&l.ClientWriteTimeout, d.ClientWriteTimeout)
 	setDur(&l.PingInterval, d.PingInterval)
@@ -210,6 +215,7 @@ const (
 	flagMaxSessions     = "max-sessions"
 	flagMaxInflight     = "max-inflight-per-session"
 	flagIdleTimeout     = "session-idle-timeout"
+	flagHandshake       = "handshake-timeout"
 	flagReadTimeout     = "proxy-read-timeout"
 	flagCallTimeout     = "call-timeout"
 	flagStdinTimeout    = "stdin-write-timeout"
@@ -272,6 +278,7 @@ func (c Config) Args() []string {
 	add(flagMaxSessions, num(int32(c.MaxSessions)))
 	add(flagMaxInflight, num(int32(c.MaxInflight)))
 	add(flagIdleTimeout, dur(c.SessionIdleTimeout))
+	add(flagHandshake, dur(c.HandshakeTimeout))
 	add(flagReadTimeout, dur(c.ProxyReadTimeout))
 	add(flagCallTimeout, dur(c.CallTimeout))
 	add(flagStdinTimeout, dur(c.StdinTimeout))
@@ -316,6 +323,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxSessions, flagMaxSessions, d.MaxSessions, "most sessions and streams this proxy holds at once")
 	fs.IntVar(&c.MaxInflight, flagMaxInflight, d.MaxInflight, "most unanswered calls of one session (stdio)")
 	fs.DurationVar(&c.SessionIdleTimeout, flagIdleTimeout, d.SessionIdleTimeout, "end sessions that send nothing for this long")
+	fs.DurationVar(&c.HandshakeTimeout, flagHandshake, d.HandshakeTimeout, "end sessions that send nothing after their initialize for this long")
 	fs.DurationVar(&c.ProxyReadTimeout, flagReadTimeout, 0, "how long an HTTP backend may take to begin its answer (0: no limit)")
 	fs.DurationVar(&c.CallTimeout, flagCallTimeout, 0, "fail a stdio call unanswered for this long (0: no limit)")
 	fs.DurationVar(&c.StdinTimeout, flagStdinTimeout, d.StdinTimeout, "restart a stdio server that does not read its input for this long")

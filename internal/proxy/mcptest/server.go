@@ -20,8 +20,12 @@ const EnvServe = "SWITCHBOARD_MCPTEST_SERVE"
 // MaybeServe runs the server and exits when the environment asks for it;
 // call it first in TestMain.
 func MaybeServe() {
-	if os.Getenv(EnvServe) != "stdio" {
+	switch mode := os.Getenv(EnvServe); mode {
+	case "":
 		return
+	case ServeSync, ServeNoRead, ServeMute, ServeLongLine, ServeStderrFlood:
+		serveHostile(mode)
+		os.Exit(0)
 	}
 	if err := NewServer().Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		fmt.Fprintln(os.Stderr, "mcptest server:", err)

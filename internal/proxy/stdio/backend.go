@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +29,10 @@ const MaxLine = 16 << 20
 // Backend is a stdio MCP server: newline-delimited JSON-RPC in both
 // directions. No method blocks on the server's I/O.
 type Backend interface {
-	// Send queues one message for the server's stdin. It fails at once
-	// while the backend is detached or its queue is full.
-	Send(line []byte) error
+	// Send queues one message for the server's stdin, waiting for room in
+	// the queue until ctx ends (NoWait: not at all). It fails at once while
+	// the backend is detached.
+	Send(ctx context.Context, line []byte) error
 	// Recv delivers every line the backend writes, across restarts.
 	Recv() <-chan []byte
 	// Attached reports whether messages can flow now.
@@ -88,24 +90,41 @@ func startWriter(stdin io.WriteCloser, timeout time.Duration, stats *Stats, fail
 
 var errQueueFull = wire.Errorf(wire.CodeServerError, "the stdio MCP server is not reading its input (the proxy's queue to it is full); retry shortly")
 
-// send queues line; it never blocks.
-func (w *writer) send(line []byte) error {
-	if w.bytes.Add(int64(len(line)+1)) > queueBytes {
-		w.bytes.Add(-int64(len(line) + 1))
+// NoWait is the context of a Send that must not wait for room in the
+// queue: the mux's own messages, sent from the loop that reads the server.
+var NoWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// send queues line, waiting for room until ctx ends. The queue holds at
+// most queueLines lines and queueBytes bytes.
+func (w *writer) send(ctx context.Context, line []byte) error {
+	n := int64(len(line) + 1)
+	if w.bytes.Add(n) > queueBytes {
+		w.bytes.Add(-n)
 		w.stats.QueueFull.Add(1)
 		return errQueueFull
 	}
+	line = append(line, '\n')
 	select {
-	case <-w.done:
-		w.bytes.Add(-int64(len(line) + 1))
-		return errors.New("the stdio backend's input is closed")
-	case w.queue <- append(line, '\n'):
+	case w.queue <- line:
 		return nil
 	default:
-		w.bytes.Add(-int64(len(line) + 1))
-		w.stats.QueueFull.Add(1)
-		return errQueueFull
 	}
+	var err error
+	select {
+	case w.queue <- line:
+		return nil
+	case <-w.done:
+		err = errors.New("the stdio backend's input is closed; retry shortly")
+	case <-ctx.Done():
+		w.stats.QueueFull.Add(1)
+		err = errQueueFull
+	}
+	w.bytes.Add(-n)
+	return err
 }
 
 func (w *writer) run() {
@@ -162,27 +181,55 @@ func (w *writer) close() {
 	})
 }
 
-// readLines sends every non-empty line of r to out until r ends. A line over
-// MaxLine is skipped with one warning, and reading goes on.
-// It gives up when ctx ends.
+// readLines sends every non-empty line of r to out until r ends or ctx
+// does. A line over MaxLine is skipped with one warning, and reading goes
+// on; when its start names an id, an error answer to that id takes its
+// place, so that the call waiting for it fails instead of hanging.
 func readLines(ctx context.Context, r io.Reader, out chan<- []byte, log *slog.Logger, stats *Stats) error {
-	return scanLines(r, MaxLine, func(line []byte) {
+	send := func(line []byte) {
 		select {
-		case out <- bytes.Clone(line):
+		case out <- line:
 		case <-ctx.Done():
 		}
-	}, func(n int) {
+	}
+	return scanLines(r, MaxLine, func(line []byte) { send(bytes.Clone(line)) }, func(n int, head []byte) {
 		stats.OversizedLines.Add(1)
 		log.Warn("the stdio MCP server wrote a line over the proxy's limit; skipped it", "bytes", n, "limit", MaxLine)
+		if id := leadingID(head); id != nil {
+			answer, _ := wire.Encode(wire.ErrorResponse(id, wire.CodeInternalError,
+				fmt.Sprintf("the MCP server's answer was %d bytes, over the proxy's limit of %d", n, MaxLine)))
+			send(answer)
+		}
 	})
 }
 
+// leadingID is the value of the first "id" member in the start of a
+// message, if it is a string or a number (SDKs write the id before the
+// result).
+func leadingID(head []byte) json.RawMessage {
+	i := bytes.Index(head, []byte(`"id"`))
+	if i < 0 {
+		return nil
+	}
+	rest := bytes.TrimLeft(head[i+4:], " \t")
+	rest, ok := bytes.CutPrefix(rest, []byte(":"))
+	if !ok {
+		return nil
+	}
+	var id json.RawMessage
+	if json.NewDecoder(bytes.NewReader(rest)).Decode(&id) != nil || len(id) == 0 || (id[0] != '"' && id[0] != '-' && (id[0] < '0' || id[0] > '9')) {
+		return nil
+	}
+	return id
+}
+
 // scanLines calls line for each line of r of at most limit bytes (without
-// its newline), and oversized with the length of each longer line, whose
-// bytes are dropped as they come. line's slice is valid only for the call.
-func scanLines(r io.Reader, limit int, line func([]byte), oversized func(int)) error {
+// its newline), and oversized with the length and the first bytes of each
+// longer line, whose other bytes are dropped as they come. The slices are
+// valid only for the call.
+func scanLines(r io.Reader, limit int, line func([]byte), oversized func(n int, head []byte)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var long []byte
+	var long, head []byte
 	skipping, skipped := false, 0
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -197,6 +244,10 @@ func scanLines(r io.Reader, limit int, line func([]byte), oversized func(int)) e
 		case skipping:
 			skipped += len(chunk)
 		case len(long)+len(chunk) > limit+1:
+			head = append(head[:0], long[:min(len(long), 4<<10)]...)
+			if len(long) == 0 {
+				head = append(head, chunk[:min(len(chunk), 4<<10)]...)
+			}
 			skipping, skipped, long = true, len(long)+len(chunk), long[:0]
 		case full || len(long) > 0:
 			long = append(long, chunk...)
@@ -207,7 +258,7 @@ func scanLines(r io.Reader, limit int, line func([]byte), oversized func(int)) e
 		// chunk ends the line (or the stream, without a newline).
 		switch {
 		case skipping:
-			oversized(skipped - 1)
+			oversized(skipped-1, head)
 			skipping = false
 		case len(long) > 0:
 			emit(long, line)
@@ -259,7 +310,7 @@ func drainStderr(r io.Reader, log *slog.Logger, stats *Stats) {
 	}
 	// Long lines are logged by their start: the reader keeps at most the
 	// first 64 KiB of a line, cut further when logged.
-	_ = scanLines(r, 64<<10, logged, func(n int) {
+	_ = scanLines(r, 64<<10, logged, func(n int, _ []byte) {
 		logged([]byte(fmt.Sprintf("[a line of %d bytes, not logged]", n)))
 	})
 	if suppressed > 0 {

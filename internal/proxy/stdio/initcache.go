@@ -178,7 +178,7 @@ func initializeResultIn(output io.Reader, requested string) (json.RawMessage, er
 		if result, ok := asInitializeResult(msg.Result, requested); ok {
 			found = append(json.RawMessage(nil), result...)
 		}
-	}, func(int) {})
+	}, func(int, []byte) {})
 	if found != nil {
 		return found, nil
 	}

@@ -43,7 +43,7 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 			s.log.Write(append(line, '\n'))
 			s.send(line)
 			s.mu.Unlock()
-		}, func(int) {})
+		}, func(int, []byte) {})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -66,7 +66,7 @@ type goSDKView struct {
 	mu     sync.Mutex
 }
 
-func (v *goSDKView) Send(line []byte) error {
+func (v *goSDKView) Send(_ context.Context, line []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, err := v.server.stdin.Write(append(line, '\n'))
@@ -99,7 +99,7 @@ func newMuxClient(t *testing.T, m *mux) *muxClient {
 
 func (c *muxClient) call(id, method, params string) *wire.Message {
 	c.t.Helper()
-	c.m.fromClient(c.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(id), Method: method, Params: json.RawMessage(params)})
+	c.m.fromClient(context.Background(), c.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(id), Method: method, Params: json.RawMessage(params)})
 	select {
 	case a := <-c.answers:
 		return a
@@ -127,14 +127,14 @@ func TestAProxyAttachingToAnInitializedServerServesItsClients(t *testing.T) {
 	if len(firstResult.Error) != 0 {
 		t.Fatalf("the first initialize: %s", firstResult.Error)
 	}
-	first.m.fromClient(first.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	first.m.fromClient(context.Background(), first.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
 
 	later := newMuxClient(t, newMux(ctx, server.attach(), MuxOptions{Log: discard}))
 	a := later.call("1", "initialize", initParams)
 	if len(a.Error) != 0 || string(a.Result) != string(firstResult.Result) {
 		t.Fatalf("initialize through a proxy that attached later: result %s, error %s; want the first result %s", a.Result, a.Error, firstResult.Result)
 	}
-	later.m.fromClient(later.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	later.m.fromClient(context.Background(), later.s, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
 	if w := later.call("2", "tools/call", `{"name":"whoami"}`); !strings.Contains(string(w.Result), "stdio-pod") {
 		t.Errorf("whoami through the later proxy: result %s, error %s", w.Result, w.Error)
 	}

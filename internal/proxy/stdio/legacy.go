@@ -91,7 +91,7 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, m := range msgs {
-		h.mux.fromClient(ls.client, m)
+		h.mux.fromClient(r.Context(), ls.client, m)
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

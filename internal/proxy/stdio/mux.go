@@ -159,7 +159,7 @@ func (m *mux) close(s *clientSession) {
 		m.sendCancel(id, "the client closed its session")
 	}
 	for _, msg := range unsubscribe {
-		_ = m.send(msg)
+		_ = m.send(NoWait, msg)
 	}
 }
 
@@ -181,18 +181,20 @@ func (m *mux) sessionCount() int {
 }
 
 // fromClient forwards one message of client s to the backend.
-func (m *mux) fromClient(s *clientSession, msg *wire.Message) {
+// It waits for room in the backend's queue until ctx ends: backpressure
+// on the client that sends, never a lock held.
+func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *wire.Message) {
 	switch {
 	case msg.IsRequest():
-		m.request(s, msg)
+		m.request(ctx, s, msg)
 	case msg.IsNotification():
-		m.notification(s, msg)
+		m.notification(ctx, s, msg)
 	case msg.IsResponse():
-		m.response(s, msg)
+		m.response(ctx, s, msg)
 	}
 }
 
-func (m *mux) request(s *clientSession, msg *wire.Message) {
+func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) {
 	if msg.Method == "initialize" && m.initFromCache(s, msg) {
 		return
 	}
@@ -230,7 +232,7 @@ func (m *mux) request(s *clientSession, msg *wire.Message) {
 	m.mu.Unlock()
 
 	out := &wire.Message{JSONRPC: "2.0", ID: wire.Quote(backendID), Method: msg.Method, Params: params}
-	if err := m.send(out); err != nil {
+	if err := m.send(ctx, out); err != nil {
 		failed := []pendingCall{call}
 		m.mu.Lock()
 		m.forget(backendID)
@@ -283,7 +285,7 @@ func (m *mux) rewriteProgressToken(s *clientSession, msg *wire.Message) (json.Ra
 	return out, token
 }
 
-func (m *mux) notification(s *clientSession, msg *wire.Message) {
+func (m *mux) notification(ctx context.Context, s *clientSession, msg *wire.Message) {
 	switch msg.Method {
 	case "notifications/initialized":
 		m.mu.Lock()
@@ -311,12 +313,12 @@ func (m *mux) notification(s *clientSession, msg *wire.Message) {
 		}
 		return
 	}
-	_ = m.send(msg)
+	_ = m.send(ctx, msg)
 }
 
 // response is a client's answer to a server request. Only the client the
 // request went to may answer it; the ids it got are unguessable.
-func (m *mux) response(s *clientSession, msg *wire.Message) {
+func (m *mux) response(ctx context.Context, s *clientSession, msg *wire.Message) {
 	key := wire.Unquote(msg.ID)
 	m.mu.Lock()
 	call, ok := m.serverCalls[key]
@@ -330,20 +332,20 @@ func (m *mux) response(s *clientSession, msg *wire.Message) {
 	}
 	out := *msg
 	out.ID = call.id
-	_ = m.send(&out)
+	_ = m.send(ctx, &out)
 }
 
 func (m *mux) sendCancel(backendID, reason string) {
 	params, _ := json.Marshal(map[string]any{"requestId": backendID, "reason": reason})
-	_ = m.send(&wire.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
+	_ = m.send(NoWait, &wire.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
 }
 
-func (m *mux) send(msg *wire.Message) error {
+func (m *mux) send(ctx context.Context, msg *wire.Message) error {
 	line, err := wire.Encode(msg)
 	if err != nil {
 		return err
 	}
-	return m.backend.Send(line)
+	return m.backend.Send(ctx, line)
 }
 
 // forget drops a pending call and its progress route; m.mu is held.

@@ -46,12 +46,12 @@ func (b *processBackend) Attached() bool { return b.current.Load() != nil }
 
 func (b *processBackend) Generation() uint64 { return b.generation.Load() }
 
-func (b *processBackend) Send(line []byte) error {
+func (b *processBackend) Send(ctx context.Context, line []byte) error {
 	w := b.current.Load()
 	if w == nil {
 		return errors.New("the stdio backend is not running; retry shortly")
 	}
-	return w.send(line)
+	return w.send(ctx, line)
 }
 
 // Reset kills the running process; run starts it again.

@@ -58,7 +58,7 @@ type view struct {
 	sent func(line []byte)
 }
 
-func (v *view) Send(line []byte) error {
+func (v *view) Send(_ context.Context, line []byte) error {
 	v.sent(line)
 	return nil
 }
@@ -101,7 +101,7 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 			defer wg.Done()
 			for i := 1; i <= calls; i++ {
 				params, _ := json.Marshal(map[string]string{"from": name})
-				m.fromClient(s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(fmt.Sprint(i)), Method: "tools/call", Params: params})
+				m.fromClient(context.Background(), s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(fmt.Sprint(i)), Method: "tools/call", Params: params})
 			}
 		}()
 	}
@@ -174,12 +174,12 @@ func TestAServerRequestGoesOnlyToTheReplicaWhoseClientIsWaiting(t *testing.T) {
 	// Each replica's client makes a call the server answers: each replica
 	// sees the other's answer on the shared output.
 	for _, r := range replicas {
-		r.m.fromClient(r.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`1`), Method: "tools/list"})
+		r.m.fromClient(context.Background(), r.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`1`), Method: "tools/list"})
 		server.write(`{"jsonrpc":"2.0","id":` + sentID() + `,"result":{"tools":[]}}`)
 		<-r.got
 	}
 	busy, idle := replicas[0], replicas[1]
-	busy.m.fromClient(busy.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`2`), Method: "tools/call", Params: json.RawMessage(`{"name":"sample"}`)})
+	busy.m.fromClient(context.Background(), busy.s, &wire.Message{JSONRPC: "2.0", ID: json.RawMessage(`2`), Method: "tools/call", Params: json.RawMessage(`{"name":"sample"}`)})
 	sentID() // the call, which the server holds while it asks the client
 	server.write(`{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":{}}`)
 

@@ -97,7 +97,7 @@ func (m *mux) backendResponse(msg *wire.Message) {
 // refuses it: it is never lost silently.
 func (m *mux) backendRequest(msg *wire.Message) {
 	if msg.Method == "ping" {
-		_ = m.send(&wire.Message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")})
+		_ = m.send(NoWait, &wire.Message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")})
 		return
 	}
 	m.mu.Lock()
@@ -109,7 +109,7 @@ func (m *mux) backendRequest(msg *wire.Message) {
 	m.mu.Unlock()
 	if target == nil {
 		if answer {
-			_ = m.send(wire.ErrorResponse(msg.ID, wire.CodeInternalError,
+			_ = m.send(NoWait, wire.ErrorResponse(msg.ID, wire.CodeInternalError,
 				fmt.Sprintf("%s: several clients share this stdio server and the proxy cannot tell which one this request is for", msg.Method)))
 		}
 		return
@@ -236,8 +236,8 @@ func (m *mux) restarted(g uint64) {
 		return
 	}
 	m.log.Info("re-initializing the restarted stdio backend")
-	_ = m.send(&wire.Message{JSONRPC: "2.0", ID: wire.Quote(reinitID), Method: "initialize", Params: params})
-	_ = m.send(&wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
+	_ = m.send(NoWait, &wire.Message{JSONRPC: "2.0", ID: wire.Quote(reinitID), Method: "initialize", Params: params})
+	_ = m.send(NoWait, &wire.Message{JSONRPC: "2.0", Method: "notifications/initialized"})
 }
 
 // failAll fails every call in flight.
@@ -308,7 +308,7 @@ func (m *mux) ping() {
 		m.backend.Reset(why)
 		return
 	}
-	if msg != nil && m.send(msg) != nil {
+	if msg != nil && m.send(NoWait, msg) != nil {
 		m.mu.Lock()
 		m.pingID = ""
 		m.mu.Unlock()

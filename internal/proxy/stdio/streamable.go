@@ -201,7 +201,7 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 	defer h.release(s, waiting, listen)
 
 	for _, m := range msgs {
-		h.mux.fromClient(s.client, m)
+		h.mux.fromClient(r.Context(), s.client, m)
 	}
 	if len(waiting) == 0 {
 		w.WriteHeader(http.StatusAccepted)
@@ -248,7 +248,7 @@ func (h *streamable) release(s *httpSession, waiting map[string]bool, listen boo
 
 func (h *streamable) cancel(s *httpSession, id string) {
 	params, _ := json.Marshal(map[string]any{"requestId": json.RawMessage(id), "reason": "the client disconnected"})
-	h.mux.fromClient(s.client, &wire.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
+	h.mux.fromClient(NoWait, s.client, &wire.Message{JSONRPC: "2.0", Method: "notifications/cancelled", Params: params})
 }
 
 // get opens the session's standalone stream for messages that belong to
