@@ -53,6 +53,22 @@ func initialize(t *testing.T, r *running) string {
 	return resp.Header.Get("Mcp-Session-Id")
 }
 
+// rpcError is the code and message of the JSON-RPC error in body.
+func rpcError(t *testing.T, body []byte) (int, string) {
+	t.Helper()
+	var m struct {
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil || m.Error == nil {
+		t.Errorf("not a JSON-RPC error: %q", body)
+		return 0, ""
+	}
+	return m.Error.Code, m.Error.Message
+}
+
 func readEvent(t *testing.T, body io.Reader) string {
 	t.Helper()
 	sc := bufio.NewScanner(body)

@@ -304,7 +304,7 @@ func (b *Relay) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		b.o.Log.Warn("backend did not answer in time", "backend", rt.addr, "readTimeout", b.o.ReadTimeout, "error", err)
 		wire.WriteRPCError(w, http.StatusGatewayTimeout, wire.CodeRequestTimeout,
-			fmt.Sprintf("the MCP server did not begin to answer within the proxy's read timeout (%s, spec.proxyReadTimeout)", b.o.ReadTimeout))
+			fmt.Sprintf("the MCP server did not begin to answer within the proxy's read timeout (%s, --proxy-read-timeout)", b.o.ReadTimeout))
 	case isBrokenConn(err) && rt.session == "":
 		// The pod dropped the connection before it answered (it is going
 		// away): a client starting a session retries, and new sessions avoid
