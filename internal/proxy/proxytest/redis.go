@@ -3,6 +3,7 @@ package proxytest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,7 +61,12 @@ func startRedis(addr string, within time.Duration) (*Redis, error) {
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("redis-server (hack/install-redis.sh installs it): %w", err)
 	}
-	go func() { r.err = r.cmd.Wait(); close(r.done) }()
+	go func() {
+		if r.err = r.cmd.Wait(); r.err == nil {
+			r.err = errors.New("exit status 0")
+		}
+		close(r.done)
+	}()
 	if err := r.waitOwn(within); err != nil {
 		r.Stop()
 		return nil, err
@@ -75,7 +81,7 @@ func (r *Redis) waitOwn(within time.Duration) error {
 	for {
 		select {
 		case <-r.done:
-			return fmt.Errorf("redis: redis-server for %s exited (%v) before it answered:\n%s", r.Addr, r.err, r.out.String())
+			return fmt.Errorf("redis: redis-server for %s exited (%w) before it answered:\n%s", r.Addr, r.err, r.out.String())
 		default:
 		}
 		pid, err := redisPID(r.Addr)
@@ -86,7 +92,7 @@ func (r *Redis) waitOwn(within time.Duration) error {
 			return fmt.Errorf("redis: the server answering on %s is process %d, not the redis-server this test started (%d); "+
 				"another process took the address: left alone", r.Addr, pid, r.cmd.Process.Pid)
 		case time.Now().After(deadline):
-			return fmt.Errorf("redis: redis-server did not answer on %s within %s (%v):\n%s", r.Addr, within, err, r.out.String())
+			return fmt.Errorf("redis: redis-server did not answer on %s within %s (%w):\n%s", r.Addr, within, err, r.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
