@@ -21,7 +21,10 @@ func main() {
 	var namespaces string
 	flag.StringVar(&namespaces, "watch-namespaces", "", "comma-separated namespaces to watch; empty watches all (cluster mode)")
 	flag.StringVar(&o.ProxyImage, "proxy-image", defaultProxyImage, "image of the proxy container")
-	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint; 0 turns it off")
+	var secureMetrics bool
+	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 turns it off")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true, "serve metrics over HTTPS to callers the API server authenticates and authorizes for get /metrics; --metrics-secure=false serves plain HTTP to anyone")
+	flag.BoolVar(&o.EnableHTTP2, "enable-http2", false, "let the metrics and webhook servers speak HTTP/2 (off: CVE-2023-44487, CVE-2023-39325)")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
@@ -31,6 +34,7 @@ func main() {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	o.InsecureMetrics = !secureMetrics
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 

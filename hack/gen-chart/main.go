@@ -6,7 +6,8 @@
 // Each object is copied as kustomize renders it; only these become values:
 // the operator image, the proxy image (--proxy-image), the release namespace,
 // and the RBAC scope, which turns every ClusterRole and ClusterRoleBinding into
-// a Role and RoleBinding in each allowed namespace.
+// a Role and RoleBinding in each allowed namespace, but for those of the
+// metrics endpoint: a Role cannot grant what they grant.
 package main
 
 import (
@@ -60,11 +61,20 @@ var lines = map[string][]string{
 	},
 }
 
-// namespaceScopeNote is why namespace scope keeps no ClusterRole.
-const namespaceScopeNote = `{{- /* Every manager rule is for a namespaced resource, so nothing stays
-cluster-wide. A +kubebuilder:rbac marker for a cluster-scoped one (nodes,
-namespaces, CRDs) would need a ClusterRole kept in both scopes. */}}
+// namespaceScopeNote is why namespace scope keeps no manager ClusterRole.
+const namespaceScopeNote = `{{- /* Every manager rule is for a namespaced resource, so only the metrics
+endpoint's ClusterRoles (above) stay cluster-wide. A +kubebuilder:rbac marker
+for a cluster-scoped resource (nodes, namespaces, CRDs) would need a
+ClusterRole kept in both scopes. */}}
 `
+
+// clusterOnly are the cluster-scoped resources a ClusterRole may grant and
+// still be kept in namespace scope: the reviews with which the metrics
+// endpoint authenticates and authorizes its callers.
+var clusterOnly = map[string]bool{
+	"authentication.k8s.io/tokenreviews":        true,
+	"authorization.k8s.io/subjectaccessreviews": true,
+}
 
 // scopeCheck rejects values the RBAC switch cannot honour.
 const scopeCheck = `{{- $rbac := $.Values.operator.rbac }}
@@ -117,7 +127,7 @@ func run() error {
 				return err
 			}
 		}
-		file, err := fileFor(r.GetKind())
+		file, err := fileFor(r)
 		if err != nil {
 			return err
 		}
@@ -163,7 +173,11 @@ func (c converter) yaml(r *resource.Resource) string {
 }
 
 // fileFor groups the objects into a few templates a reader can find.
-func fileFor(kind string) (string, error) {
+func fileFor(r *resource.Resource) (string, error) {
+	kind := r.GetKind()
+	if kind == "Service" && strings.Contains(r.GetName(), "metrics") {
+		return "metrics.yaml", nil
+	}
 	switch kind {
 	case "CustomResourceDefinition":
 		return "crds.yaml", nil
@@ -179,20 +193,35 @@ func fileFor(kind string) (string, error) {
 
 // scopedRBAC renders the ClusterRoles and ClusterRoleBindings as they are for
 // scope=cluster, and as a Role and RoleBinding per allowed namespace for
-// scope=namespace.
+// scope=namespace. A ClusterRole that grants only non-resource URLs and
+// cluster-scoped reviews, which no Role can hold, stays as it is in both
+// scopes, with its bindings.
 func (c converter) scopedRBAC(rs []*resource.Resource) (string, error) {
-	var cluster, namespaced strings.Builder
+	var both, cluster, namespaced strings.Builder
+	kept := map[string]bool{}
 	for _, r := range rs {
+		if r.GetKind() != "ClusterRole" {
+			continue
+		}
+		keep, err := grantsOnlyClusterWide(r)
+		if err != nil {
+			return "", err
+		}
+		kept[r.GetName()] = keep
+	}
+	for _, r := range rs {
+		name := r.GetName()
+		if r.GetKind() == "ClusterRoleBinding" {
+			name, _ = r.GetString("roleRef.name")
+		}
+		if kept[name] {
+			both.WriteString(c.yaml(r))
+			continue
+		}
 		cluster.WriteString(c.yaml(r))
 		n := r.DeepCopy()
 		switch r.GetKind() {
 		case "ClusterRole":
-			rules, _ := r.GetSlice("rules")
-			for _, rule := range rules {
-				if rule, _ := rule.(map[string]any); rule["nonResourceURLs"] != nil {
-					return "", fmt.Errorf("ClusterRole %s grants nonResourceURLs, which a Role cannot hold", r.GetName())
-				}
-			}
 			n.SetKind("Role")
 		case "ClusterRoleBinding":
 			if kind, _ := n.GetString("roleRef.kind"); kind != "ClusterRole" {
@@ -208,11 +237,50 @@ func (c converter) scopedRBAC(rs []*resource.Resource) (string, error) {
 		}
 		namespaced.WriteString(c.yaml(n))
 	}
-	return scopeCheck +
+	return scopeCheck + both.String() +
 		`{{- if eq $rbac.scope "cluster" }}` + "\n" + cluster.String() +
 		"{{- else }}\n" + namespaceScopeNote +
 		"{{- range $ns := $rbac.allowedNamespaces }}\n" + namespaced.String() +
 		"{{- end }}\n{{- end }}\n", nil
+}
+
+// grantsOnlyClusterWide tells a ClusterRole that no Role can replace (every
+// rule is for non-resource URLs or a clusterOnly resource) from one that a
+// Role per namespace can (no such rule); a mix of the two is an error.
+func grantsOnlyClusterWide(r *resource.Resource) (bool, error) {
+	rules, _ := r.GetSlice("rules")
+	var clusterWide, namespaced int
+	for _, rule := range rules {
+		rule, _ := rule.(map[string]any)
+		if isClusterWide(rule) {
+			clusterWide++
+		} else {
+			namespaced++
+		}
+	}
+	if clusterWide > 0 && namespaced > 0 {
+		return false, fmt.Errorf("ClusterRole %s mixes rules a Role can hold with non-resource URLs or cluster-scoped resources: split it", r.GetName())
+	}
+	return clusterWide > 0, nil
+}
+
+func isClusterWide(rule map[string]any) bool {
+	if rule["nonResourceURLs"] != nil {
+		return true
+	}
+	groups, _ := rule["apiGroups"].([]any)
+	resources, _ := rule["resources"].([]any)
+	if len(groups) == 0 || len(resources) == 0 {
+		return false
+	}
+	for _, g := range groups {
+		for _, res := range resources {
+			if !clusterOnly[fmt.Sprint(g)+"/"+fmt.Sprint(res)] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type imageValues struct{ OperatorRepository, OperatorTag, ProxyRepository, ProxyTag string }
@@ -304,7 +372,8 @@ operator:
   rbac:
     # cluster: the operator watches every namespace, with a ClusterRole.
     # namespace: it watches only allowedNamespaces (--watch-namespaces), with
-    # a Role and RoleBinding in each of them and no cluster-wide grant.
+    # a Role and RoleBinding in each of them; cluster-wide it may only create
+    # the token and access reviews that guard its metrics endpoint.
     scope: cluster
     allowedNamespaces: []
 `))

@@ -4,6 +4,7 @@
 package operator
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -33,6 +35,14 @@ type Options struct {
 	ProxyImage string
 	// MetricsAddr serves Prometheus metrics; "0" turns them off.
 	MetricsAddr string
+	// InsecureMetrics serves metrics over plain HTTP to anyone who can reach
+	// them. By default they are served over HTTPS, to callers that present a
+	// token the API server authenticates and that may get /metrics.
+	InsecureMetrics bool
+	// EnableHTTP2 lets the metrics and webhook servers speak HTTP/2, off by
+	// default for the Rapid Reset and Stream Cancellation CVEs
+	// (CVE-2023-44487, CVE-2023-39325).
+	EnableHTTP2 bool
 	// ProbeAddr serves /healthz and /readyz; "0" turns them off.
 	ProbeAddr string
 	// LeaderElection makes only one of several operator replicas reconcile.
@@ -79,15 +89,27 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
+	var tlsOpts []func(*tls.Config)
+	if !o.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, disableHTTP2)
+	}
+	metrics := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: !o.InsecureMetrics, TLSOpts: tlsOpts}
+	if metrics.SecureServing {
+		// TokenReviews authenticate the caller, SubjectAccessReviews ask
+		// whether it may get /metrics (config/rbac/metrics_*.yaml).
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "switchboard.toolhive.stacklok.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
-		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir, TLSOpts: tlsOpts,
+		}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -115,4 +137,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("add ready check: %w", err)
 	}
 	return mgr, nil
+}
+
+// disableHTTP2 offers only HTTP/1.1 in the TLS handshake, so no client can
+// open the HTTP/2 streams that the Rapid Reset and Stream Cancellation
+// attacks (CVE-2023-44487, CVE-2023-39325) abuse.
+func disableHTTP2(c *tls.Config) {
+	c.NextProtos = []string{"http/1.1"}
 }

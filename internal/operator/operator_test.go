@@ -2,54 +2,25 @@ package operator_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zapcore"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/operator"
-	"github.com/switchboard-mcp/switchboard/internal/testenv"
 )
 
 // In namespace mode the operator ignores MCPServers outside its namespaces,
-// as the seed's troubleshooting section describes.
+// as the seed's troubleshooting section describes. The suite's operator
+// watches only "allowed".
 func TestWatchNamespacesIgnoresOtherNamespaces(t *testing.T) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
-	env, cfg, err := testenv.Start(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	mgr, err := operator.New(cfg, operator.Options{WatchNamespaces: []string{"allowed"}, ProxyImage: "proxy:test", MetricsAddr: "0", ProbeAddr: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("operator stopped: %v", err)
-		}
-	}()
-
-	scheme, err := operator.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := apiServer(t)
+	ctx := context.Background()
 	for _, ns := range []string{"allowed", "elsewhere"} {
 		if err := k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package chart checks the toolhive-operator Helm chart with the real helm CLI
 // (bin/helm, built by hack/install-helm.sh): with default values it installs
 // exactly what `kustomize build config/default` installs, and namespace scope
-// trades the cluster-wide grant for a Role in each allowed namespace.
+// trades the cluster-wide grant for a Role in each allowed namespace (only
+// the metrics endpoint's token and access reviews stay cluster-wide).
 package chart
 
 import (
@@ -147,7 +148,7 @@ func compare(t *testing.T, want, got map[key]object) {
 }
 
 // only returns the one object of this kind.
-func only(t *testing.T, objs map[key]object, kind string) (key, object) {
+func only(t *testing.T, objs map[key]object, kind string) object {
 	t.Helper()
 	var found []key
 	for k := range objs {
@@ -158,7 +159,7 @@ func only(t *testing.T, objs map[key]object, kind string) (key, object) {
 	if len(found) != 1 {
 		t.Fatalf("want one %s, got %v", kind, found)
 	}
-	return found[0], objs[found[0]]
+	return objs[found[0]]
 }
 
 // managerContainer is the operator's container in a Deployment.
@@ -180,8 +181,11 @@ func TestDefaultValuesInstallWhatKustomizeInstalls(t *testing.T) {
 
 func TestNamespaceScopeGrantsRolesOnlyInTheAllowedNamespaces(t *testing.T) {
 	want := kustomize(t)
-	roleKey, clusterRole := only(t, want, "ClusterRole")
-	bindingKey, clusterBinding := only(t, want, "ClusterRoleBinding")
+	roleKey, bindingKey := key{"ClusterRole", "", release + "-manager-role"}, key{"ClusterRoleBinding", "", release + "-manager-rolebinding"}
+	clusterRole, clusterBinding := want[roleKey], want[bindingKey]
+	if clusterRole == nil || clusterBinding == nil {
+		t.Fatalf("kustomize renders no %s or %s: update this test", roleKey, bindingKey)
+	}
 	delete(want, roleKey)
 	delete(want, bindingKey)
 	for _, ns := range []string{"team-a", "team-b"} {
@@ -199,23 +203,46 @@ func TestNamespaceScopeGrantsRolesOnlyInTheAllowedNamespaces(t *testing.T) {
 			"subjects":   clusterBinding["subjects"],
 		}
 	}
-	_, dep := only(t, want, "Deployment")
+	dep := only(t, want, "Deployment")
 	c := managerContainer(t, dep)
 	c["args"] = append(c["args"].([]any), "--watch-namespaces=team-a,team-b")
 
 	got := template(t, "-n", namespace,
 		"--set", "operator.rbac.scope=namespace",
 		"--set", "operator.rbac.allowedNamespaces={team-a,team-b}")
-	for k := range got {
-		if k.Kind == "ClusterRole" || k.Kind == "ClusterRoleBinding" {
-			t.Errorf("namespace scope still renders %s", k)
+	for k, o := range got {
+		if k.Kind == "ClusterRole" && grantsNamespacedResources(o) {
+			t.Errorf("namespace scope still grants namespaced resources cluster-wide: %s", k)
 		}
 	}
 	compare(t, want, got)
 }
 
+// grantsNamespacedResources is true for a ClusterRole with a rule other
+// than the metrics endpoint's: get /metrics, create token and access reviews.
+func grantsNamespacedResources(role object) bool {
+	reviews := map[string]bool{"authentication.k8s.io/tokenreviews": true, "authorization.k8s.io/subjectaccessreviews": true}
+	rules, _ := role["rules"].([]any)
+	for _, r := range rules {
+		rule := r.(object)
+		if urls, _ := rule["nonResourceURLs"].([]any); slices.Equal(urls, []any{"/metrics"}) {
+			continue
+		}
+		groups, _ := rule["apiGroups"].([]any)
+		resources, _ := rule["resources"].([]any)
+		for _, g := range groups {
+			for _, res := range resources {
+				if !reviews[g.(string)+"/"+res.(string)] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func TestImageValuesSetTheOperatorAndProxyImages(t *testing.T) {
-	_, dep := only(t, kustomize(t), "Deployment")
+	dep := only(t, kustomize(t), "Deployment")
 	c := managerContainer(t, dep)
 	c["image"] = "registry.example/manager:v1"
 	c["imagePullPolicy"] = "Always"
@@ -226,7 +253,7 @@ func TestImageValuesSetTheOperatorAndProxyImages(t *testing.T) {
 	}
 	args[i] = "--proxy-image=registry.example/proxy:v2"
 
-	_, got := only(t, template(t, "-n", namespace,
+	got := only(t, template(t, "-n", namespace,
 		"--set", "operator.image.repository=registry.example/manager",
 		"--set", "operator.image.tag=v1",
 		"--set", "operator.image.pullPolicy=Always",
@@ -248,7 +275,7 @@ func TestAnotherReleaseNamespaceMovesEveryReferenceToIt(t *testing.T) {
 			t.Errorf("%s still names %s: %s", k, namespace, b)
 		}
 	}
-	_, cert := only(t, objs, "Certificate")
+	cert := only(t, objs, "Certificate")
 	dnsNames := cert["spec"].(object)["dnsNames"].([]any)
 	if !slices.Contains(dnsNames, any("toolhive-operator-webhook-service.mcp-operator.svc")) {
 		t.Errorf("Certificate dnsNames %v lack the webhook Service in mcp-operator", dnsNames)
