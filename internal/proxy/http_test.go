@@ -39,6 +39,19 @@ func post(t *testing.T, url, session, contentType, body string, header ...string
 	return resp
 }
 
+// deleteSession ends a session at url and returns the status.
+func deleteSession(t *testing.T, url, session string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, url, nil)
+	req.Header.Set("Mcp-Session-Id", session)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
 // initialize opens a session by hand and returns its id.
 func initialize(t *testing.T, r *running) string {
 	t.Helper()
@@ -123,15 +136,8 @@ func TestBadInputGetsAnErrorAndTheProxyKeepsServing(t *testing.T) {
 func TestDeleteEndsTheSession(t *testing.T) {
 	r := startProxy(t)
 	session := initialize(t, r)
-	req, _ := http.NewRequest(http.MethodDelete, r.base+"/mcp", nil)
-	req.Header.Set("Mcp-Session-Id", session)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("DELETE: %d", resp.StatusCode)
+	if got := deleteSession(t, r.base+"/mcp", session); got != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", got)
 	}
 	if got := post(t, r.base+"/mcp", session, "application/json", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`).StatusCode; got != 404 {
 		t.Errorf("POST after DELETE: %d, want 404 so the client re-initializes", got)

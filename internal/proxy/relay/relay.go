@@ -265,7 +265,9 @@ func (b *Relay) serveStreamable(w http.ResponseWriter, r *http.Request) {
 }
 
 // remember binds a new session to the pod that created it, with the place
-// its request took, and forgets a session the client ended.
+// its request took, and forgets a session that ended: by the client's
+// DELETE, or by the server, which then answers 404 (it restarted, or timed
+// the session out) and the client initializes again.
 func (b *Relay) remember(resp *http.Response) error {
 	rt, ok := resp.Request.Context().Value(routeKey{}).(route)
 	if !ok {
@@ -275,7 +277,8 @@ func (b *Relay) remember(resp *http.Response) error {
 	if id := resp.Header.Get(wire.HeaderSessionID); id != "" && rt.session == "" {
 		b.pool.bind(ctx, id, rt.addr, rt.place != nil && rt.place.CompareAndSwap(true, false))
 	}
-	if resp.Request.Method == http.MethodDelete && resp.StatusCode < 300 && rt.session != "" {
+	deleted := resp.Request.Method == http.MethodDelete && resp.StatusCode < 300
+	if rt.session != "" && !b.sse && (deleted || resp.StatusCode == http.StatusNotFound) {
 		b.pool.unbind(ctx, rt.session)
 	}
 	return nil
