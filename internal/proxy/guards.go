@@ -23,9 +23,13 @@ func guard(next http.Handler, allowedOrigins []string) http.Handler {
 // (every non-browser MCP client) pass; "*" in the list allows any origin.
 func allowOrigins(next http.Handler, allowed []string) http.Handler {
 	any := slices.Contains(allowed, "*")
+	listed := make([]string, len(allowed))
+	for i, o := range allowed {
+		listed[i] = normalOrigin(o)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin == "" || any || slices.Contains(allowed, strings.TrimSuffix(origin, "/")) || sameOrigin(origin, r.Host) {
+		if origin == "" || any || slices.Contains(listed, normalOrigin(origin)) || sameOrigin(origin, r.Host) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -34,13 +38,19 @@ func allowOrigins(next http.Handler, allowed []string) http.Handler {
 	})
 }
 
+// normalOrigin is an origin as browsers send it: no trailing slash, lower case.
+func normalOrigin(origin string) string { return strings.ToLower(strings.TrimSuffix(origin, "/")) }
+
 // sameOrigin reports an Origin whose host and port are the request's Host.
+// A Host without a port names the default port of the scheme the client
+// used, which for a page of the same origin is the Origin's: the proxy's
+// own scheme says nothing, as TLS often ends at an ingress in front.
 func sameOrigin(origin, host string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
-	return strings.EqualFold(withPort(u.Host, u.Scheme), withPort(host, "http"))
+	return strings.EqualFold(withPort(u.Host, u.Scheme), withPort(host, u.Scheme))
 }
 
 func withPort(hostport, scheme string) string {

@@ -3,6 +3,7 @@ package proxyconfig
 import (
 	"flag"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,20 @@ func TestUnsetLimitsTakeTheDefaults(t *testing.T) {
 func TestAnnounceIsASubcommandNotAFlag(t *testing.T) {
 	if d := cmp.Diff([]string{"announce", "hello there"}, AnnounceArgs("hello there")); d != "" {
 		t.Errorf("announce args (-want +got):\n%s", d)
+	}
+}
+
+// Guards the bind address of a proxy run by hand: it listened on every
+// interface unless told, exposing a local server to the network. (The
+// operator's --bind-address=0.0.0.0 is in internal/controller's tests.)
+func TestAProxyRunByHandListensOnLoopbackOnly(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if ip := net.ParseIP(c.BindAddress); ip == nil || !ip.IsLoopback() {
+		t.Errorf("default --bind-address %q, want a loopback address", c.BindAddress)
 	}
 }
