@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -174,5 +175,34 @@ func TestABackendDroppingTheConnectionAsks503AndRetry(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("initialize to a backend that drops the connection: %d (Retry-After %q), want 503 with Retry-After",
 			resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// Guards the relay's answers to what is not JSON-RPC: it passed any bytes
+// on, and the backend answered in its own words (plain text, or nothing a
+// client could match to its request), with no bound on a batch.
+func TestTheRelayAnswersBrokenJSONRPCWithItsErrorCode(t *testing.T) {
+	r := startProxy(t, func(o *proxy.Options) {
+		o.Transport, o.BackendURL, o.MaxBatch = "streamable-http", httpServer(t, "streamable-http", false), 3
+	})
+	ping := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	for _, tt := range []struct {
+		name, body string
+		wantCode   int
+		wantText   string
+	}{
+		{"malformed JSON", `{"jsonrpc":`, -32700, "malformed JSON"},
+		{"an object id", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, -32600, "id must be a string or a number"},
+		{"a boolean id", `{"jsonrpc":"2.0","id":true,"method":"ping"}`, -32600, "id must be a string or a number"},
+		{"a batch over --max-batch", "[" + strings.Repeat(ping+",", 3) + ping + "]", -32600, "the most this proxy takes is 3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := post(t, r.base+"/mcp", "", "application/json", tt.body)
+			body, _ := io.ReadAll(resp.Body)
+			code, msg := rpcError(t, body)
+			if resp.StatusCode != http.StatusBadRequest || code != tt.wantCode || !strings.Contains(msg, tt.wantText) {
+				t.Errorf("got %d %d %q, want 400 %d containing %q", resp.StatusCode, code, msg, tt.wantCode, tt.wantText)
+			}
+		})
 	}
 }
