@@ -72,7 +72,14 @@ func (s *MCPServerSpec) ExposedAs() ProxyMode {
 	return s.ProxyMode
 }
 
-// UsesRedis reports whether proxy pods share sessions through Redis.
+// UsesRedis reports whether the spec asks for Redis session storage.
 func (s *MCPServerSpec) UsesRedis() bool {
 	return s.SessionStorage != nil && s.SessionStorage.Provider == SessionStorageRedis
+}
+
+// SharesSessionsThroughRedis reports whether proxy pods route sessions
+// through Redis: an sse or streamable-http server that asks for it. The
+// stdio proxy keeps no routing table, so it is given no Redis at all.
+func (s *MCPServerSpec) SharesSessionsThroughRedis() bool {
+	return s.UsesRedis() && s.Transport != TransportStdio && s.Transport != ""
 }

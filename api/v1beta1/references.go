@@ -58,7 +58,7 @@ func (m *MCPServer) References() []Reference {
 		refs = append(refs, Reference{Path: fmt.Sprintf("spec.secrets[%d]", i), Kind: ReferenceSecret,
 			Name: sec.Name, Key: sec.Key, Consumer: ConsumerBackend})
 	}
-	if s.UsesRedis() && s.SessionStorage.PasswordRef != nil {
+	if s.SharesSessionsThroughRedis() && s.SessionStorage.PasswordRef != nil {
 		ref := s.SessionStorage.PasswordRef
 		refs = append(refs, Reference{Path: "spec.sessionStorage.passwordRef", Kind: ReferenceSecret,
 			Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy})

@@ -26,8 +26,12 @@ func TestReferences(t *testing.T) {
 		},
 		{
 			name: "the Redis password is read by the proxy",
-			spec: MCPServerSpec{SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"})},
+			spec: MCPServerSpec{Transport: TransportStreamableHTTP, SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"})},
 			want: []Reference{{Path: "spec.sessionStorage.passwordRef", Kind: "Secret", Name: "redis", Key: "password", Consumer: "proxy"}},
+		},
+		{
+			name: "a stdio proxy reads no Redis password: it keeps no routing table",
+			spec: MCPServerSpec{Transport: TransportStdio, SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"})},
 		},
 		{
 			name: "a Redis password is not needed while the provider is memory",
@@ -63,6 +67,7 @@ func TestReferences(t *testing.T) {
 				ToolConfigRef:  &ToolConfigRef{Name: "filters"},
 				AuthzConfig:    &AuthzConfig{Type: "configMap", ConfigMap: &ConfigMapKeyRef{Name: "cedar", Key: "policies.json"}},
 				OIDCConfigRef:  &ConfigMapKeyRef{Name: "oidc"},
+				Transport:      TransportStreamableHTTP,
 				SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"}),
 				Secrets:        []SecretRef{{Name: "github", Key: "token"}},
 			},

@@ -55,7 +55,7 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig
 	if s.Spec.Transport != v1beta1.TransportStdio {
 		c.BackendService = naming.HeadlessServiceName(s.Name)
 	}
-	if s.Spec.UsesRedis() {
+	if s.Spec.SharesSessionsThroughRedis() {
 		ss := s.Spec.SessionStorage
 		c.SessionStorage = string(ss.Provider)
 		c.RedisAddress, c.RedisDB, c.RedisKeyPrefix = ss.Address, ss.DB, ss.KeyPrefix
@@ -112,7 +112,7 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 		Name:      proxyconfig.EnvNamespace,
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
 	}}
-	if s.Spec.UsesRedis() && s.Spec.SessionStorage.PasswordRef != nil {
+	if s.Spec.SharesSessionsThroughRedis() && s.Spec.SessionStorage.PasswordRef != nil {
 		ref := s.Spec.SessionStorage.PasswordRef
 		env = append(env, corev1.EnvVar{Name: proxyconfig.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key},

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,8 +100,26 @@ func TestProxyDeploymentVariants(t *testing.T) {
 					t.Errorf("args (-want +got):\n%s", diff)
 				}
 			}},
-		{name: "redis storage passes the address as flags and the password as a secret env",
+		{name: "a stdio server's proxy is given no Redis: it keeps no routing table",
 			server: newServer(func(s *v1beta1.MCPServer) {
+				s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "redis:6379",
+					PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
+			}), hash: "abc",
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				c := d.Spec.Template.Spec.Containers[0]
+				for _, a := range c.Args {
+					if strings.Contains(a, "redis") {
+						t.Errorf("a stdio proxy got %s", a)
+					}
+				}
+				for _, e := range c.Env {
+					if e.Name == "SWITCHBOARD_REDIS_PASSWORD" {
+						t.Error("a stdio proxy got the Redis password")
+					}
+				}
+			}},
+		{name: "redis storage passes the address as flags and the password as a secret env",
+			server: newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
 				s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "redis:6379", DB: 1, KeyPrefix: "mcp-sessions",
 					PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
 			}), hash: "abc",
