@@ -65,8 +65,9 @@ helm: ## Build the helm CLI from the Go module proxy into bin/helm (for the char
 test: test-unit test-e2e ## All tests: generated files, vet, lint, unit, envtest, MCP peers, then e2e on the local cluster.
 
 .PHONY: test-unit
-test-unit: verify-generated vet lint envtest-assets peers redis helm ## Everything but e2e: generated files, vet, lint, unit, envtest and peer suites.
+test-unit: verify-generated vet lint envtest-assets peers redis helm ## Everything but e2e: generated files, vet, lint, unit, envtest and peer suites; the proxy again under the race detector.
 	go test ./... -count=1
+	go test -race -count=1 ./internal/proxy/...
 
 .PHONY: test-e2e
 test-e2e: redis ## e2e on the cluster $$KUBECONFIG names; without one, on the local cluster, started (and stopped) for the run.

@@ -186,6 +186,16 @@ type MCPServerSpec struct {
 	// +kubebuilder:validation:Pattern=`^/[^\s]*$`
 	// +optional
 	EndpointPrefix string `json:"endpointPrefix,omitempty"`
+
+	// ProxyReadTimeout bounds how long the proxy spends reading a whole
+	// client request (headers and body), so that slow uploads cannot hold
+	// its connections. Applies to every transport; 30s when unset. It does
+	// not bound how long a tool call may run. Example: "1m".
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="proxyReadTimeout must be non-negative: give a duration such as 30s or 1m"
+	// +optional
+	ProxyReadTimeout *metav1.Duration `json:"proxyReadTimeout,omitempty"`
 }
 
 // EnvVar is an environment variable set in the MCP server container.

@@ -55,6 +55,9 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig
 	if s.Spec.Transport != v1beta1.TransportStdio {
 		c.BackendService = naming.HeadlessServiceName(s.Name)
 	}
+	if t := s.Spec.ProxyReadTimeout; t != nil && t.Duration > 0 {
+		c.ReadTimeout = t.Duration
+	}
 	if s.Spec.SharesSessionsThroughRedis() {
 		ss := s.Spec.SessionStorage
 		c.SessionStorage = string(ss.Provider)

@@ -1,8 +1,10 @@
 package controller
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -98,6 +100,13 @@ func TestProxyDeploymentVariants(t *testing.T) {
 					"--session-storage=memory", "--drain-timeout=30s"}
 				if diff := cmp.Diff(want, d.Spec.Template.Spec.Containers[0].Args); diff != "" {
 					t.Errorf("args (-want +got):\n%s", diff)
+				}
+			}},
+		{name: "proxyReadTimeout bounds how long the proxy reads a request",
+			server: newServer(func(s *v1beta1.MCPServer) { s.Spec.ProxyReadTimeout = &metav1.Duration{Duration: time.Minute} }), hash: "abc",
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				if args := d.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--read-timeout=1m0s") {
+					t.Errorf("args %v, want --read-timeout=1m0s", args)
 				}
 			}},
 		{name: "a stdio server's proxy is given no Redis: it keeps no routing table",

@@ -92,10 +92,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	top.HandleFunc(proxyconfig.HealthPath, s.health)
 	top.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	top.Handle(proxyconfig.MetricsPath, s.metrics.handler())
-	// Slow clients: headers within 10 s, a whole request body within 60 s.
+	// Slow clients: headers within 10 s, a whole request within the read
+	// timeout (spec.proxyReadTimeout, 30 s by default).
 	// No write timeout on the server: response streams are long-lived by
 	// design; each event write has its own deadline instead.
-	s.http = &http.Server{Handler: s.closing(top), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	s.http = &http.Server{Handler: s.closing(top), ReadHeaderTimeout: min(10*time.Second, o.ReadTimeout), ReadTimeout: o.ReadTimeout, IdleTimeout: 2 * time.Minute}
 
 	addr := net.JoinHostPort(o.BindAddress, fmt.Sprint(o.Port))
 	if s.listener, err = net.Listen("tcp", addr); err != nil {
@@ -168,7 +169,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 		probe = 0
 	}
 	ro := relay.Options{Store: s.store, Dial: o.Dial, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch, Path: path,
-		Sessions: s.sessions, ReadTimeout: o.ProxyReadTimeout, IdleTimeout: o.SessionIdleTimeout, ProbeInterval: probe,
+		Sessions: s.sessions, ResponseTimeout: o.BackendResponseTimeout, IdleTimeout: o.SessionIdleTimeout, ProbeInterval: probe,
 		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log}
 	var backend *relay.Relay
 	var err error

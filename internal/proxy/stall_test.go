@@ -63,10 +63,10 @@ func postWithin(d time.Duration, url, session, body string) (*http.Response, []b
 
 // Guards the read timeout of HTTP backends: a backend that took a call and
 // never answered held the client for as long as the client would wait.
-func TestAStalledBackendHoldsTheClientNoLongerThanTheProxyReadTimeout(t *testing.T) {
+func TestAStalledBackendHoldsTheClientNoLongerThanTheResponseTimeout(t *testing.T) {
 	relayTo := func(timeout time.Duration) func(*proxy.Options) {
 		return func(o *proxy.Options) {
-			o.Transport, o.BackendURL, o.ProxyReadTimeout = "streamable-http", stallingCalls(t), timeout
+			o.Transport, o.BackendURL, o.BackendResponseTimeout = "streamable-http", stallingCalls(t), timeout
 		}
 	}
 	t.Run("500ms: 504 with the request timeout code", func(t *testing.T) {
@@ -83,8 +83,8 @@ func TestAStalledBackendHoldsTheClientNoLongerThanTheProxyReadTimeout(t *testing
 		}
 		code, msg := rpcError(t, body)
 		if resp.StatusCode != http.StatusGatewayTimeout || code != -32001 ||
-			!strings.Contains(msg, "--proxy-read-timeout") || !strings.Contains(msg, "500ms") {
-			t.Errorf("got %d %d %q; want 504, -32001 and a message naming --proxy-read-timeout and 500ms", resp.StatusCode, code, msg)
+			!strings.Contains(msg, "--backend-response-timeout") || !strings.Contains(msg, "500ms") {
+			t.Errorf("got %d %d %q; want 504, -32001 and a message naming --backend-response-timeout and 500ms", resp.StatusCode, code, msg)
 		}
 	})
 	t.Run("0: the proxy waits as long as the client does", func(t *testing.T) {

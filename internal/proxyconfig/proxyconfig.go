@@ -113,9 +113,12 @@ type Limits struct {
 	// initialize for this long, so that initializes alone cannot hold the
 	// session cap for the idle timeout.
 	HandshakeTimeout time.Duration
-	// ProxyReadTimeout bounds the wait for an HTTP backend to begin its
-	// answer (ToolHive's proxyReadTimeout); 0: no limit.
-	ProxyReadTimeout time.Duration
+	// ReadTimeout bounds reading a whole client request, headers and body
+	// (ToolHive's proxyReadTimeout): slow uploads cannot hold connections.
+	ReadTimeout time.Duration
+	// BackendResponseTimeout bounds the wait for an HTTP backend to begin
+	// its answer; 0: no limit.
+	BackendResponseTimeout time.Duration
 	// CallTimeout fails a stdio call unanswered for this long; 0: no limit.
 	CallTimeout time.Duration
 	// StdinTimeout bounds one write to a stdio server's input: a server
@@ -136,7 +139,7 @@ type Limits struct {
 // DefaultLimits are the limits a proxy keeps unless told otherwise.
 var DefaultLimits = Limits{
 	MaxBodyBytes: 4 << 20, MaxBatch: 100, MaxSessions: 10000, MaxInflight: 100,
-	SessionIdleTimeout: 30 * time.Minute, HandshakeTimeout: 30 * time.Second, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
+	SessionIdleTimeout: 30 * time.Minute, ReadTimeout: 30 * time.Second, HandshakeTimeout: 30 * time.Second, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
 	PingInterval: 15 * time.Second, PingTimeout: 30 * time.Second, ProbeInterval: 10 * time.Second,
 }
 
@@ -164,6 +167,7 @@ func (l Limits) WithDefaults() Limits {
 	setInt(&l.MaxInflight, d.MaxInflight)
 	setDur(&l.SessionIdleTimeout, d.SessionIdleTimeout)
 	setDur(&l.HandshakeTimeout, d.HandshakeTimeout)
+	setDur(&l.ReadTimeout, d.ReadTimeout)
 	setDur(&l.StdinTimeout, d.StdinTimeout)
 	setDur(&l.ClientWriteTimeout, d.ClientWriteTimeout)
 	setDur(&l.PingInterval, d.PingInterval)
@@ -216,7 +220,8 @@ const (
 	flagMaxInflight     = "max-inflight-per-session"
 	flagIdleTimeout     = "session-idle-timeout"
 	flagHandshake       = "handshake-timeout"
-	flagReadTimeout     = "proxy-read-timeout"
+	flagReadTimeout     = "read-timeout"
+	flagBackendTimeout  = "backend-response-timeout"
 	flagCallTimeout     = "call-timeout"
 	flagStdinTimeout    = "stdin-write-timeout"
 	flagClientTimeout   = "client-write-timeout"
@@ -279,7 +284,8 @@ func (c Config) Args() []string {
 	add(flagMaxInflight, num(int32(c.MaxInflight)))
 	add(flagIdleTimeout, dur(c.SessionIdleTimeout))
 	add(flagHandshake, dur(c.HandshakeTimeout))
-	add(flagReadTimeout, dur(c.ProxyReadTimeout))
+	add(flagReadTimeout, dur(c.ReadTimeout))
+	add(flagBackendTimeout, dur(c.BackendResponseTimeout))
 	add(flagCallTimeout, dur(c.CallTimeout))
 	add(flagStdinTimeout, dur(c.StdinTimeout))
 	add(flagClientTimeout, dur(c.ClientWriteTimeout))
@@ -324,7 +330,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxInflight, flagMaxInflight, d.MaxInflight, "most unanswered calls of one session (stdio)")
 	fs.DurationVar(&c.SessionIdleTimeout, flagIdleTimeout, d.SessionIdleTimeout, "end sessions that send nothing for this long")
 	fs.DurationVar(&c.HandshakeTimeout, flagHandshake, d.HandshakeTimeout, "end sessions that send nothing after their initialize for this long")
-	fs.DurationVar(&c.ProxyReadTimeout, flagReadTimeout, 0, "how long an HTTP backend may take to begin its answer (0: no limit)")
+	fs.DurationVar(&c.ReadTimeout, flagReadTimeout, d.ReadTimeout, "how long a client may take to send a whole request, headers and body")
+	fs.DurationVar(&c.BackendResponseTimeout, flagBackendTimeout, 0, "how long an HTTP backend may take to begin its answer (0: no limit)")
 	fs.DurationVar(&c.CallTimeout, flagCallTimeout, 0, "fail a stdio call unanswered for this long (0: no limit)")
 	fs.DurationVar(&c.StdinTimeout, flagStdinTimeout, d.StdinTimeout, "restart a stdio server that does not read its input for this long")
 	fs.DurationVar(&c.ClientWriteTimeout, flagClientTimeout, d.ClientWriteTimeout, "drop a client that does not read its event stream for this long")

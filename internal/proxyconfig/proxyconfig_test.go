@@ -20,7 +20,7 @@ func TestArgsRoundTripThroughFlags(t *testing.T) {
 		BindAddress: "0.0.0.0", AllowedOrigins: []string{"https://a.example", "http://b.example:8080"},
 		Limits: Limits{
 			MaxBodyBytes: 1 << 10, MaxBatch: 7, MaxSessions: 9, MaxInflight: 3, SessionIdleTimeout: time.Minute, HandshakeTimeout: 8 * time.Second,
-			ProxyReadTimeout: 2 * time.Second, CallTimeout: 3 * time.Second, StdinTimeout: 4 * time.Second,
+			ReadTimeout: 10 * time.Second, BackendResponseTimeout: 2 * time.Second, CallTimeout: 3 * time.Second, StdinTimeout: 4 * time.Second,
 			ClientWriteTimeout: 5 * time.Second, PingInterval: 6 * time.Second, PingTimeout: 7 * time.Second,
 			ProbeInterval: -time.Second,
 		},

@@ -75,7 +75,7 @@ func run(d time.Duration, clients, idle int) error {
 	defer stopRedisProxy()
 	// The same server and proxy, each a process of its own: the client's
 	// and the server's CPU no longer count as the proxy's.
-	sepDirect, sepProxy, stopSeparate, err := startSeparate()
+	sepDirect, sepProxy, bin, stopSeparate, err := startSeparate()
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,80 @@ func run(d time.Duration, clients, idle int) error {
 		return err
 	}
 	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", idle, perSession/1024)
+	for _, transport := range []string{"stdio", "streamable-http"} {
+		base, atCap, err := rssAtCap(bin, transport, idle)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("proxy process RSS, %s backend: %.1f MiB started, %.1f MiB at its cap of %d sessions (%.2f KiB a session)\n",
+			transport, float64(base)/(1<<20), float64(atCap)/(1<<20), idle, float64(atCap-base)/1024/float64(idle))
+	}
 	return nil
+}
+
+// rssAtCap runs a proxy process with --max-sessions=n in front of the test
+// server (a process of its own), opens sessions until the proxy refuses
+// one, and reads the proxy's resident memory before and at the cap.
+func rssAtCap(bin, transport string, n int) (base, atCap uint64, err error) {
+	proxyAddr := freeAddr()
+	_, port, _ := net.SplitHostPort(proxyAddr)
+	args := []string{"--transport=" + transport, "--bind-address=127.0.0.1", "--port=" + port,
+		fmt.Sprintf("--max-sessions=%d", n), "--handshake-timeout=1h", "--session-idle-timeout=1h"}
+	var server *exec.Cmd
+	if transport == "stdio" {
+		args = append(args, "--", bin+"/mcpserver")
+	} else {
+		serverAddr := freeAddr()
+		server = exec.Command(bin+"/mcpserver", "--transport=streamable-http", "--addr="+serverAddr)
+		if err := server.Start(); err != nil {
+			return 0, 0, err
+		}
+		defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
+		args = append(args, "--backend-url=http://"+serverAddr+"/mcp")
+	}
+	proxyCmd := exec.Command(bin+"/proxy", args...)
+	if err := proxyCmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = proxyCmd.Process.Kill(); _ = proxyCmd.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + proxyAddr + "/health"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, errors.New("the proxy process never became healthy")
+		}
+	}
+	if base, err = rss(proxyCmd.Process.Pid); err != nil {
+		return 0, 0, err
+	}
+	if err := openSessions("http://"+proxyAddr, n); err != nil {
+		return 0, 0, err
+	}
+	if err := openSessions("http://"+proxyAddr, 1); err == nil {
+		return 0, 0, fmt.Errorf("the %s proxy took a session over its cap of %d", transport, n)
+	}
+	atCap, err = rss(proxyCmd.Process.Pid)
+	return base, atCap, err
+}
+
+// rss is a process's resident set size, from /proc.
+func rss(pid int) (uint64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb uint64
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
 }
 
 // sessionRate opens n sessions one after another and returns sessions/s.
@@ -123,10 +196,10 @@ func sessionRate(base string, n int) (float64, error) {
 // startSeparate builds cmd/proxy and test/mcpserver, runs the server in
 // streamable HTTP mode and a proxy in front of it, and returns both
 // endpoints.
-func startSeparate() (direct, proxied string, stop func(), err error) {
+func startSeparate() (direct, proxied, bin string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "switchboard-bench-")
 	if err != nil {
-		return "", "", nil, err
+		return "", "", "", nil, err
 	}
 	var procs []*exec.Cmd
 	stop = func() {
@@ -138,7 +211,7 @@ func startSeparate() (direct, proxied string, stop func(), err error) {
 	}
 	if out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/proxy", "./test/mcpserver").CombinedOutput(); err != nil {
 		stop()
-		return "", "", nil, fmt.Errorf("go build: %w\n%s", err, out)
+		return "", "", "", nil, fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	serverAddr, proxyAddr := freeAddr(), freeAddr()
 	_, proxyPort, _ := net.SplitHostPort(proxyAddr)
@@ -150,7 +223,7 @@ func startSeparate() (direct, proxied string, stop func(), err error) {
 		cmd := exec.Command(args[0], args[1:]...)
 		if err := cmd.Start(); err != nil {
 			stop()
-			return "", "", nil, err
+			return "", "", "", nil, err
 		}
 		procs = append(procs, cmd)
 	}
@@ -158,12 +231,12 @@ func startSeparate() (direct, proxied string, stop func(), err error) {
 		if resp, err := http.Get("http://" + proxyAddr + "/health"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return "http://" + serverAddr + "/mcp", "http://" + proxyAddr + "/mcp", stop, nil
+				return "http://" + serverAddr + "/mcp", "http://" + proxyAddr + "/mcp", dir, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", "", nil, errors.New("the proxy process never became healthy")
+			return "", "", "", nil, errors.New("the proxy process never became healthy")
 		}
 	}
 }
@@ -328,7 +401,7 @@ func heap() uint64 {
 
 func startProxy(ctx context.Context, o proxy.Options) (string, func(), error) {
 	o.BindAddress, o.ProxyMode, o.DrainTimeout = "127.0.0.1", "streamable-http", time.Second
-	o.MaxBodyBytes, o.MaxSessions, o.SessionIdleTimeout = 4<<20, 1<<20, time.Hour
+	o.MaxBodyBytes, o.MaxSessions, o.SessionIdleTimeout, o.HandshakeTimeout = 4<<20, 1<<20, time.Hour, time.Hour
 	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	backendCtx, stopBackend := context.WithCancel(ctx)
 	p, err := proxy.New(backendCtx, o)

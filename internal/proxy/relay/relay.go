@@ -37,9 +37,9 @@ type Options struct {
 	MaxBatch int
 	Path     *pipeline.Path
 	Sessions *pipeline.Sessions
-	// ReadTimeout bounds the wait for a backend to begin its answer
-	// (ToolHive's proxyReadTimeout); 0: no limit.
-	ReadTimeout time.Duration
+	// ResponseTimeout bounds the wait for a backend to begin its answer;
+	// 0: no limit.
+	ResponseTimeout time.Duration
 	// IdleTimeout forgets sessions this replica started that were not used
 	// for this long (clients that vanish never send DELETE).
 	IdleTimeout time.Duration
@@ -110,7 +110,7 @@ func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   1024,
 			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: o.ReadTimeout,
+			ResponseHeaderTimeout: o.ResponseTimeout,
 		}},
 	}
 	b.legacy = &ssePassthrough{backend: b, paths: map[string]string{}}
@@ -305,9 +305,9 @@ func (b *Relay) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 		wire.WriteRPCError(w, http.StatusServiceUnavailable, wire.CodeInternalError, "the MCP server is unreachable: "+err.Error())
 	case errors.As(err, &netErr) && netErr.Timeout():
-		b.o.Log.Warn("backend did not answer in time", "backend", rt.addr, "readTimeout", b.o.ReadTimeout, "error", err)
+		b.o.Log.Warn("backend did not answer in time", "backend", rt.addr, "responseTimeout", b.o.ResponseTimeout, "error", err)
 		wire.WriteRPCError(w, http.StatusGatewayTimeout, wire.CodeRequestTimeout,
-			fmt.Sprintf("the MCP server did not begin to answer within the proxy's read timeout (%s, --proxy-read-timeout)", b.o.ReadTimeout))
+			fmt.Sprintf("the MCP server did not begin to answer within the proxy's response timeout (%s, --backend-response-timeout)", b.o.ResponseTimeout))
 	case isBrokenConn(err) && rt.session == "":
 		// The pod dropped the connection before it answered (it is going
 		// away): a client starting a session retries, and new sessions avoid
