@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 )
 
 // The stdio proxy against servers that misbehave. Each test here failed on
@@ -424,14 +425,14 @@ func TestEverySessionAndStreamCountsTowardTheCap(t *testing.T) {
 	if ok.Load() != 9 || refused.Load() != 21 {
 		t.Errorf("30 initializes racing for 9 places (one held by a legacy stream): %d took one, %d refused", ok.Load(), refused.Load())
 	}
-	if got := proxytestHealth(t, r.base); got != "degraded" {
+	if got := proxytest.Health(t, r.base); got != "degraded" {
 		t.Errorf("health at the cap %q, want degraded", got)
 	}
 	cancel()
 	_ = stream.Body.Close()
 	// The sessions that only initialized end after the handshake timeout.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if proxytestHealth(t, r.base) == "healthy" {
+		if proxytest.Health(t, r.base) == "healthy" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -439,16 +440,4 @@ func TestEverySessionAndStreamCountsTowardTheCap(t *testing.T) {
 		}
 	}
 	initialize(t, r) // room again
-}
-
-func proxytestHealth(t *testing.T, base string) string {
-	t.Helper()
-	resp, err := http.Get(base + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var h struct{ Status string }
-	_ = json.NewDecoder(resp.Body).Decode(&h)
-	return h.Status
 }

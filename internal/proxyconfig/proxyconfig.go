@@ -146,34 +146,27 @@ var DefaultLimits = Limits{
 // WithDefaults is l with every zero limit that has a default set to it.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
-	set := func(v *int64, def int64) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setInt := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setDur := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	set(&l.MaxBodyBytes, d.MaxBodyBytes)
-	setInt(&l.MaxBatch, d.MaxBatch)
-	setInt(&l.MaxSessions, d.MaxSessions)
-	setInt(&l.MaxInflight, d.MaxInflight)
-	setDur(&l.SessionIdleTimeout, d.SessionIdleTimeout)
-	setDur(&l.HandshakeTimeout, d.HandshakeTimeout)
-	setDur(&l.ReadTimeout, d.ReadTimeout)
-	setDur(&l.StdinTimeout, d.StdinTimeout)
-	setDur(&l.ClientWriteTimeout, d.ClientWriteTimeout)
-	setDur(&l.PingInterval, d.PingInterval)
-	setDur(&l.PingTimeout, d.PingTimeout)
-	setDur(&l.ProbeInterval, d.ProbeInterval)
+	orDefault(&l.MaxBodyBytes, d.MaxBodyBytes)
+	orDefault(&l.MaxBatch, d.MaxBatch)
+	orDefault(&l.MaxSessions, d.MaxSessions)
+	orDefault(&l.MaxInflight, d.MaxInflight)
+	orDefault(&l.SessionIdleTimeout, d.SessionIdleTimeout)
+	orDefault(&l.HandshakeTimeout, d.HandshakeTimeout)
+	orDefault(&l.ReadTimeout, d.ReadTimeout)
+	orDefault(&l.StdinTimeout, d.StdinTimeout)
+	orDefault(&l.ClientWriteTimeout, d.ClientWriteTimeout)
+	orDefault(&l.PingInterval, d.PingInterval)
+	orDefault(&l.PingTimeout, d.PingTimeout)
+	orDefault(&l.ProbeInterval, d.ProbeInterval)
 	return l
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Local is what only a proxy run by hand needs: a server to start or reach

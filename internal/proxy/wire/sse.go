@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -83,37 +82,4 @@ func (s *SSEWriter) flush() error {
 		return err
 	}
 	return nil
-}
-
-// Relay writes every message from ch as an event, with keep-alive comments,
-// until the client leaves or stops reading, ch is closed, or one of the
-// done channels closes (nil: never).
-func (s *SSEWriter) Relay(ctx context.Context, ch <-chan *Message, done ...<-chan struct{}) {
-	keepAlive := time.NewTicker(KeepAliveInterval)
-	defer keepAlive.Stop()
-	var d1, d2 <-chan struct{}
-	if len(done) > 0 {
-		d1 = done[0]
-	}
-	if len(done) > 1 {
-		d2 = done[1]
-	}
-	for {
-		select {
-		case msg, ok := <-ch:
-			if !ok || s.Event("message", msg) != nil {
-				return
-			}
-		case <-keepAlive.C:
-			if s.Comment("keep-alive") != nil {
-				return
-			}
-		case <-d1:
-			return
-		case <-d2:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
 }
