@@ -61,8 +61,9 @@ func postWithin(d time.Duration, url, session, body string) (*http.Response, []b
 	return resp, got, err
 }
 
-// Guards the read timeout of HTTP backends: a backend that took a call and
-// never answered held the client for as long as the client would wait.
+// Guards the response timeout of HTTP backends (--backend-response-timeout):
+// a backend that took a call and never answered held the client for as long
+// as the client would wait.
 func TestAStalledBackendHoldsTheClientNoLongerThanTheResponseTimeout(t *testing.T) {
 	relayTo := func(timeout time.Duration) func(*proxy.Options) {
 		return func(o *proxy.Options) {

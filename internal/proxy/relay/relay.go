@@ -120,8 +120,10 @@ func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
 // Streamable serves /mcp for a streamable-http backend.
 func (b *Relay) Streamable() http.Handler { return http.HandlerFunc(b.serveStreamable) }
 
-// SSE serves /sse, and Messages /messages, for an sse backend.
-func (b *Relay) SSE() http.Handler      { return http.HandlerFunc(b.legacy.stream) }
+// SSE serves /sse for an sse backend: the stream, its endpoint rewritten.
+func (b *Relay) SSE() http.Handler { return http.HandlerFunc(b.legacy.stream) }
+
+// Messages serves /messages for an sse backend: the stream's POSTs.
 func (b *Relay) Messages() http.Handler { return http.HandlerFunc(b.legacy.messages) }
 
 // Attached reports whether a backend can take requests now.
