@@ -114,19 +114,7 @@ func TestProxyDeploymentVariants(t *testing.T) {
 				s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "redis:6379",
 					PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
 			}), hash: "abc",
-			check: func(t *testing.T, d *appsv1.Deployment) {
-				c := d.Spec.Template.Spec.Containers[0]
-				for _, a := range c.Args {
-					if strings.Contains(a, "redis") {
-						t.Errorf("a stdio proxy got %s", a)
-					}
-				}
-				for _, e := range c.Env {
-					if e.Name == "SWITCHBOARD_REDIS_PASSWORD" {
-						t.Error("a stdio proxy got the Redis password")
-					}
-				}
-			}},
+			check: expectNoRedis},
 		{name: "redis storage passes the address as flags and the password as a secret env",
 			server: newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
 				s.Spec.SessionStorage = &v1beta1.SessionStorage{Provider: "redis", Address: "redis:6379", DB: 1, KeyPrefix: "mcp-sessions",
@@ -188,5 +176,20 @@ func TestProxyDeploymentVariants(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", tt.hash))
 		})
+	}
+}
+
+// expectNoRedis fails when the proxy is told about Redis.
+func expectNoRedis(t *testing.T, d *appsv1.Deployment) {
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, a := range c.Args {
+		if strings.Contains(a, "redis") {
+			t.Errorf("a stdio proxy got %s", a)
+		}
+	}
+	for _, e := range c.Env {
+		if e.Name == "SWITCHBOARD_REDIS_PASSWORD" {
+			t.Error("a stdio proxy got the Redis password")
+		}
 	}
 }

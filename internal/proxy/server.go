@@ -68,7 +68,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	o.Limits = o.Limits.WithDefaults()
+	o.Limits = o.WithDefaults()
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
 	path := pipeline.New(pipeline.Limits())

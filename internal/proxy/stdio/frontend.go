@@ -72,8 +72,10 @@ func NewFrontend(ctx context.Context, backend Backend, o Options) *Frontend {
 // Streamable serves /mcp.
 func (f *Frontend) Streamable() http.Handler { return f.streamable }
 
-// SSE serves the legacy /sse stream, Messages its /messages.
-func (f *Frontend) SSE() http.Handler      { return http.HandlerFunc(f.legacy.stream) }
+// SSE serves the legacy /sse stream.
+func (f *Frontend) SSE() http.Handler { return http.HandlerFunc(f.legacy.stream) }
+
+// Messages serves the legacy stream's /messages.
 func (f *Frontend) Messages() http.Handler { return http.HandlerFunc(f.legacy.messages) }
 
 // Attached reports whether the backend can take messages now.

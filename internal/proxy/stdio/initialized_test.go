@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
 // goSDKStdio is a real Go SDK stdio server several proxy replicas attach

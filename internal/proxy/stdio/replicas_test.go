@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
 // fanout hands every line a stdio server writes to every attached proxy

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -78,7 +79,7 @@ func (s *SSEWriter) write(f func() error) error {
 }
 
 func (s *SSEWriter) flush() error {
-	if err := s.rc.Flush(); err != nil && err != http.ErrNotSupported {
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	return nil
