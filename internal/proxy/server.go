@@ -169,7 +169,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 		probe = 0
 	}
 	ro := relay.Options{Store: s.store, Dial: o.Dial, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch, Path: path,
-		Sessions: s.sessions, ResponseTimeout: o.BackendResponseTimeout, IdleTimeout: o.SessionIdleTimeout, ProbeInterval: probe,
+		Sessions: s.sessions, ResponseTimeout: o.BackendResponseTimeout, IdleTimeout: o.SessionIdleTimeout, HandshakeTimeout: o.HandshakeTimeout, ProbeInterval: probe,
 		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log}
 	var backend *relay.Relay
 	var err error

@@ -68,7 +68,7 @@ func NewService(ctx context.Context, client kubernetes.Interface, ns, service st
 // start runs the background work every relay has: forgetting idle
 // sessions, and the MCP probe.
 func (b *Relay) start(ctx context.Context) {
-	go b.pool.expire(ctx, b.o.IdleTimeout)
+	go b.pool.expire(ctx, b.o.IdleTimeout, b.o.HandshakeTimeout)
 	if b.o.ProbeInterval > 0 {
 		b.probeAll(ctx) // before serving
 		go func() {

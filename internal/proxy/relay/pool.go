@@ -38,6 +38,7 @@ type ownedSession struct {
 	addr    string
 	counted bool // holds a place under the session cap
 	used    time.Time
+	seen    bool // used since its initialize
 }
 
 // suspectFor is how long a pod that refused a connection is avoided.
@@ -119,7 +120,7 @@ func (p *pool) lookup(ctx context.Context, key string) (string, bool) {
 	p.mu.Lock()
 	_, ready := p.endpoints[addr]
 	if s, mine := p.owned[key]; mine {
-		s.used = time.Now()
+		s.used, s.seen = time.Now(), true
 	}
 	p.mu.Unlock()
 	if !ready {
@@ -175,13 +176,18 @@ func (p *pool) dropLocked(key string) {
 	delete(p.owned, key)
 }
 
-// expire forgets the sessions this replica bound that were unused for idle,
-// until ctx ends.
-func (p *pool) expire(ctx context.Context, idle time.Duration) {
+// expire gives back the places of the sessions this replica bound that were
+// unused for idle, or never used after their initialize for handshake,
+// until ctx ends. The store expires its entries by itself (with Redis,
+// another replica may still be using the session).
+func (p *pool) expire(ctx context.Context, idle, handshake time.Duration) {
 	if idle <= 0 {
 		return
 	}
-	t := time.NewTicker(max(idle/4, 100*time.Millisecond))
+	if handshake <= 0 {
+		handshake = idle
+	}
+	t := time.NewTicker(max(min(idle, handshake)/4, 100*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -189,18 +195,13 @@ func (p *pool) expire(ctx context.Context, idle time.Duration) {
 			return
 		case <-t.C:
 		}
-		var gone []string
 		p.mu.Lock()
 		for key, s := range p.owned {
-			if time.Since(s.used) > idle {
+			if quiet := time.Since(s.used); quiet > idle || (!s.seen && quiet > handshake) {
 				p.dropLocked(key)
-				gone = append(gone, key)
 			}
 		}
 		p.mu.Unlock()
-		for _, key := range gone {
-			_ = p.store.Del(ctx, key)
-		}
 	}
 }
 

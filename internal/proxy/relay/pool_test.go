@@ -115,14 +115,31 @@ func TestPoolForgetsSessionsIdleForTheTimeout(t *testing.T) {
 	p := newPool(newMemoryStore(time.Hour), places, "a:1")
 	places.Acquire()
 	p.bind(ctx, "idle", "a:1", true)
-	go p.expire(ctx, 100*time.Millisecond)
+	go p.expire(ctx, 100*time.Millisecond, 0)
 	for deadline := time.Now().Add(5 * time.Second); places.Count() != 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("an idle session was never forgotten: its place is still taken")
 		}
 	}
-	if _, ok := p.lookup(ctx, "idle"); ok {
-		t.Error("an expired session is still routed")
+}
+
+func TestPoolGivesBackThePlaceOfASessionUnusedAfterItsInitialize(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	places := pipeline.NewSessions(10)
+	p := newPool(newMemoryStore(time.Hour), places, "a:1")
+	for _, key := range []string{"used", "only-initialized"} {
+		places.Acquire()
+		p.bind(ctx, key, "a:1", true)
+	}
+	go p.expire(ctx, time.Hour, 200*time.Millisecond)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, ok := p.lookup(ctx, "used"); !ok {
+			t.Fatal("a session in use lost its route")
+		}
+	}
+	if places.Count() != 1 {
+		t.Fatalf("%d places taken; want 1: the session that only initialized gives its place back", places.Count())
 	}
 }
 

@@ -43,6 +43,9 @@ type Options struct {
 	// IdleTimeout forgets sessions this replica started that were not used
 	// for this long (clients that vanish never send DELETE).
 	IdleTimeout time.Duration
+	// HandshakeTimeout gives back the place of a session that sent nothing
+	// after its initialize for this long.
+	HandshakeTimeout time.Duration
 	// ProbeInterval is how often each backend is asked to initialize: one
 	// that accepts connections but does not answer MCP takes no new
 	// sessions and, alone, makes the proxy unhealthy. 0: no probes.
