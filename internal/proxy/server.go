@@ -69,6 +69,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.Log = slog.Default()
 	}
 	o.Limits = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
 	path := pipeline.New(pipeline.Limits())

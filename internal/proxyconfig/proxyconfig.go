@@ -161,6 +161,25 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
+// Validate refuses limits that cannot mean anything: a negative size or
+// count, or a negative timeout where 0 is not "off".
+func (l Limits) Validate() error {
+	for _, v := range []struct {
+		flag string
+		bad  bool
+	}{
+		{flagMaxBody, l.MaxBodyBytes < 0}, {flagMaxBatch, l.MaxBatch < 0}, {flagMaxSessions, l.MaxSessions < 0},
+		{flagMaxInflight, l.MaxInflight < 0}, {flagIdleTimeout, l.SessionIdleTimeout < 0}, {flagHandshake, l.HandshakeTimeout < 0},
+		{flagReadTimeout, l.ReadTimeout < 0}, {flagBackendTimeout, l.BackendResponseTimeout < 0}, {flagCallTimeout, l.CallTimeout < 0},
+		{flagStdinTimeout, l.StdinTimeout < 0}, {flagClientTimeout, l.ClientWriteTimeout < 0}, {flagPingTimeout, l.PingTimeout < 0},
+	} {
+		if v.bad {
+			return fmt.Errorf("--%s is negative: give a positive value", v.flag)
+		}
+	}
+	return nil
+}
+
 // orDefault sets *v to def when it is the zero value.
 func orDefault[T comparable](v *T, def T) {
 	var zero T

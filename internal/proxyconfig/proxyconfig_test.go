@@ -84,3 +84,13 @@ func TestAProxyRunByHandListensOnLoopbackOnly(t *testing.T) {
 		t.Errorf("default --bind-address %q, want a loopback address", c.BindAddress)
 	}
 }
+
+func TestNegativeLimitsAreRefusedByName(t *testing.T) {
+	err := Limits{SessionIdleTimeout: -time.Second}.WithDefaults().Validate()
+	if err == nil || !strings.Contains(err.Error(), "--session-idle-timeout") {
+		t.Fatalf("want an error naming --session-idle-timeout, got %v", err)
+	}
+	if err := DefaultLimits.Validate(); err != nil {
+		t.Fatalf("the defaults are refused: %v", err)
+	}
+}

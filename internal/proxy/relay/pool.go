@@ -137,9 +137,15 @@ func (p *pool) bind(ctx context.Context, key, addr string, counted bool) {
 	e, ok := p.endpoints[addr]
 	if ok {
 		if old, dup := p.owned[key]; dup {
-			counted = counted || old.counted
 			if old.counted && counted {
-				p.sessions.Release() // one place per session
+				p.sessions.Release() // one place per session: it has one
+			}
+			counted = counted || old.counted
+			if old.addr != addr {
+				if oe, ok := p.endpoints[old.addr]; ok {
+					oe.sessions--
+				}
+				e.sessions++
 			}
 		} else {
 			e.sessions++
@@ -178,8 +184,7 @@ func (p *pool) dropLocked(key string) {
 
 // expire gives back the places of the sessions this replica bound that were
 // unused for idle, or never used after their initialize for handshake,
-// until ctx ends. The store expires its entries by itself (with Redis,
-// another replica may still be using the session).
+// until ctx ends. The store expires idle entries by itself.
 func (p *pool) expire(ctx context.Context, idle, handshake time.Duration) {
 	if idle <= 0 {
 		return
@@ -195,13 +200,26 @@ func (p *pool) expire(ctx context.Context, idle, handshake time.Duration) {
 			return
 		case <-t.C:
 		}
+		var unused []string
 		p.mu.Lock()
 		for key, s := range p.owned {
-			if quiet := time.Since(s.used); quiet > idle || (!s.seen && quiet > handshake) {
+			quiet := time.Since(s.used)
+			switch {
+			case quiet > idle:
 				p.dropLocked(key)
+			case !s.seen && quiet > handshake:
+				p.dropLocked(key)
+				unused = append(unused, key)
 			}
 		}
 		p.mu.Unlock()
+		// A session nobody used after its initialize ends with its place,
+		// unless the store is shared: another replica may be using it.
+		for _, key := range unused {
+			if !p.store.Shared() {
+				_ = p.store.Del(ctx, key)
+			}
+		}
 	}
 }
 

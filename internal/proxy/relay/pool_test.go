@@ -141,6 +141,28 @@ func TestPoolGivesBackThePlaceOfASessionUnusedAfterItsInitialize(t *testing.T) {
 	if places.Count() != 1 {
 		t.Fatalf("%d places taken; want 1: the session that only initialized gives its place back", places.Count())
 	}
+	if _, ok := p.lookup(ctx, "only-initialized"); ok {
+		t.Error("a session that gave its place back is still routed: the cap would not bound live sessions")
+	}
+}
+
+// A response that names a session this replica already owns, to a request
+// that took no place (servers that echo session ids): one place, never a
+// release too many.
+func TestBindingAnOwnedSessionAgainKeepsOnePlace(t *testing.T) {
+	ctx := context.Background()
+	places := pipeline.NewSessions(10)
+	p := newPool(newMemoryStore(time.Hour), places, "a:1")
+	places.Acquire()
+	p.bind(ctx, "s", "a:1", true)
+	p.bind(ctx, "s", "a:1", false)
+	if places.Count() != 1 {
+		t.Fatalf("%d places after binding the session again, want 1", places.Count())
+	}
+	p.unbind(ctx, "s")
+	if places.Count() != 0 {
+		t.Fatalf("%d places after the session ended, want 0", places.Count())
+	}
 }
 
 func TestPoolSendsNoNewSessionToAMutePod(t *testing.T) {

@@ -22,6 +22,8 @@ type Store interface {
 	// Degraded reports a shared store that does not answer now (the local
 	// table serves meanwhile).
 	Degraded() bool
+	// Shared reports a table other proxy replicas read too.
+	Shared() bool
 }
 
 // memoryStore is the table of one proxy replica. Entries idle for ttl are
@@ -87,6 +89,9 @@ func (s *memoryStore) Del(_ context.Context, key string) error {
 // Degraded is never true of a local table.
 func (s *memoryStore) Degraded() bool { return false }
 
+// Shared is false: the table is this replica's own.
+func (s *memoryStore) Shared() bool { return false }
+
 func (s *memoryStore) snapshot() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,6 +143,9 @@ func NewRedisStore(addr, password string, db int, prefix string, ttl time.Durati
 
 // Degraded reports Redis unreachable.
 func (s *redisStore) Degraded() bool { return s.degraded.Load() }
+
+// Shared is true: every replica reads the same Redis.
+func (s *redisStore) Shared() bool { return true }
 
 func (s *redisStore) key(k string) string { return s.prefix + "session:" + k }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,9 @@ func (w *writer) send(ctx context.Context, line []byte) error {
 	}
 	line = append(line, '\n')
 	select {
+	case <-w.done:
+		w.bytes.Add(-n)
+		return errors.New("the stdio backend's input is closed; retry shortly")
 	case w.queue <- line:
 		return nil
 	default:
@@ -164,13 +168,18 @@ func (w *writer) watch() {
 	}
 }
 
-// fail closes stdin (which ends a blocked write) and reports err once.
+// fail closes stdin (which ends a blocked write) and reports err, once
+// and outside the Once: the report may close the writer itself.
 func (w *writer) fail(err error) {
+	first := false
 	w.once.Do(func() {
 		close(w.done)
 		_ = w.stdin.Close()
-		w.failed(err)
+		first = true
 	})
+	if first {
+		w.failed(err)
+	}
 }
 
 // close stops the writer without reporting a failure.
@@ -192,10 +201,10 @@ func readLines(ctx context.Context, r io.Reader, out chan<- []byte, log *slog.Lo
 		case <-ctx.Done():
 		}
 	}
-	return scanLines(r, MaxLine, func(line []byte) { send(bytes.Clone(line)) }, func(n int, head []byte) {
+	return scanLines(r, MaxLine, func(line []byte) { send(bytes.Clone(line)) }, func(n int, head, tail []byte) {
 		stats.OversizedLines.Add(1)
 		log.Warn("the stdio MCP server wrote a line over the proxy's limit; skipped it", "bytes", n, "limit", MaxLine)
-		if id := leadingID(head); id != nil {
+		if id := proxyID(head, tail); id != nil {
 			answer, _ := wire.Encode(wire.ErrorResponse(id, wire.CodeInternalError,
 				fmt.Sprintf("the MCP server's answer was %d bytes, over the proxy's limit of %d", n, MaxLine)))
 			send(answer)
@@ -203,33 +212,30 @@ func readLines(ctx context.Context, r io.Reader, out chan<- []byte, log *slog.Lo
 	})
 }
 
-// leadingID is the value of the first "id" member in the start of a
-// message, if it is a string or a number (SDKs write the id before the
-// result).
-func leadingID(head []byte) json.RawMessage {
-	i := bytes.Index(head, []byte(`"id"`))
-	if i < 0 {
-		return nil
+// backendIDPattern is an "id" member holding one of the proxy's own request
+// ids ("sb-…"), the only ids worth answering for the server.
+var backendIDPattern = regexp.MustCompile(`"id"\s*:\s*"(sb-[A-Za-z0-9-]+)"`)
+
+// proxyID finds the proxy's id in the start or the end of a message too
+// long to read (SDKs write the id before the result, or after it).
+func proxyID(head, tail []byte) json.RawMessage {
+	if m := backendIDPattern.FindAllSubmatch(tail, -1); len(m) > 0 {
+		return wire.Quote(string(m[len(m)-1][1]))
 	}
-	rest := bytes.TrimLeft(head[i+4:], " \t")
-	rest, ok := bytes.CutPrefix(rest, []byte(":"))
-	if !ok {
-		return nil
+	if m := backendIDPattern.FindSubmatch(head); m != nil {
+		return wire.Quote(string(m[1]))
 	}
-	var id json.RawMessage
-	if json.NewDecoder(bytes.NewReader(rest)).Decode(&id) != nil || len(id) == 0 || (id[0] != '"' && id[0] != '-' && (id[0] < '0' || id[0] > '9')) {
-		return nil
-	}
-	return id
+	return nil
 }
 
 // scanLines calls line for each line of r of at most limit bytes (without
-// its newline), and oversized with the length and the first bytes of each
-// longer line, whose other bytes are dropped as they come. The slices are
-// valid only for the call.
-func scanLines(r io.Reader, limit int, line func([]byte), oversized func(n int, head []byte)) error {
+// its newline), and oversized with the length and the first and last few
+// KiB of each longer line, whose other bytes are dropped as they come. The
+// slices are valid only for the call.
+func scanLines(r io.Reader, limit int, line func([]byte), oversized func(n int, head, tail []byte)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var long, head []byte
+	const keep = 4 << 10
+	var long, head, tail []byte
 	skipping, skipped := false, 0
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -243,11 +249,14 @@ func scanLines(r io.Reader, limit int, line func([]byte), oversized func(n int, 
 		switch {
 		case skipping:
 			skipped += len(chunk)
+			tail = append(tail, chunk...)
+			tail = tail[max(0, len(tail)-keep):]
 		case len(long)+len(chunk) > limit+1:
-			head = append(head[:0], long[:min(len(long), 4<<10)]...)
+			head = append(head[:0], long[:min(len(long), keep)]...)
 			if len(long) == 0 {
-				head = append(head, chunk[:min(len(chunk), 4<<10)]...)
+				head = append(head, chunk[:min(len(chunk), keep)]...)
 			}
+			tail = append(tail[:0], chunk[max(0, len(chunk)-keep):]...)
 			skipping, skipped, long = true, len(long)+len(chunk), long[:0]
 		case full || len(long) > 0:
 			long = append(long, chunk...)
@@ -258,7 +267,7 @@ func scanLines(r io.Reader, limit int, line func([]byte), oversized func(n int, 
 		// chunk ends the line (or the stream, without a newline).
 		switch {
 		case skipping:
-			oversized(skipped-1, head)
+			oversized(skipped-1, head, tail)
 			skipping = false
 		case len(long) > 0:
 			emit(long, line)
@@ -310,7 +319,7 @@ func drainStderr(r io.Reader, log *slog.Logger, stats *Stats) {
 	}
 	// Long lines are logged by their start: the reader keeps at most the
 	// first 64 KiB of a line, cut further when logged.
-	_ = scanLines(r, 64<<10, logged, func(n int, _ []byte) {
+	_ = scanLines(r, 64<<10, logged, func(n int, _, _ []byte) {
 		logged([]byte(fmt.Sprintf("[a line of %d bytes, not logged]", n)))
 	})
 	if suppressed > 0 {

@@ -49,25 +49,26 @@ func (c *initCache) restarted(g uint64) (json.RawMessage, bool) {
 	return c.params, ok
 }
 
-// initFromCache answers an initialize from the cache, or queues it behind
-// the one in flight; false when it must go to the server.
-func (m *mux) initFromCache(s *clientSession, msg *wire.Message) bool {
-	gen := m.backend.Generation()
-	requested := requestedVersion(msg.Params)
-	m.mu.Lock()
+// initFromCache answers an initialize from the cache (the answer), or
+// queues it behind the one in flight (no answer yet), or refuses it; false
+// when it must go to the server. m.mu is held.
+func (m *mux) initFromCache(call pendingCall, gen uint64) (*wire.Message, bool) {
 	if m.init.result != nil && m.init.gen == gen {
-		result := m.init.result
-		m.mu.Unlock()
-		s.deliver(initAnswer(msg.ID, requested, result), msg.ID)
-		return true
+		return initAnswer(call.id, call.requested, m.init.result), true
 	}
-	if m.init.sent {
-		m.init.waiters = append(m.init.waiters, pendingCall{session: s, id: msg.ID, requested: requested})
-		m.mu.Unlock()
-		return true
+	if !m.init.sent {
+		return nil, false
 	}
-	m.mu.Unlock()
-	return false
+	for _, w := range m.init.waiters {
+		if w.session == call.session {
+			return wire.ErrorResponse(call.id, wire.CodeInvalidRequest, "this session already waits for an initialize: send one at a time"), true
+		}
+	}
+	if len(m.init.waiters) >= maxInitWaiters {
+		return wire.ErrorResponse(call.id, wire.CodeServerError, "too many clients wait for the MCP server's first initialize: retry shortly"), true
+	}
+	m.init.waiters = append(m.init.waiters, call)
+	return nil, true
 }
 
 // initAnswered handles the server's answer to the initialize the proxy sent
@@ -87,9 +88,9 @@ func (m *mux) initAnswered(call pendingCall, msg *wire.Message) {
 	m.mu.Unlock()
 	out := *msg
 	out.ID = call.id
-	call.session.deliver(&out, call.id)
+	call.answer(&out)
 	for _, w := range waiters {
-		w.session.deliver(initAnswer(w.id, w.requested, msg.Result), w.id)
+		w.answer(initAnswer(w.id, w.requested, msg.Result))
 	}
 }
 
@@ -158,7 +159,7 @@ func (m *mux) recoverInitialize(call pendingCall, refused *wire.Message) {
 	}
 	m.mu.Unlock()
 	for _, w := range waiters {
-		w.session.deliver(answer(w), w.id)
+		w.answer(answer(w))
 	}
 }
 
@@ -178,7 +179,7 @@ func initializeResultIn(output io.Reader, requested string) (json.RawMessage, er
 		if result, ok := asInitializeResult(msg.Result, requested); ok {
 			found = append(json.RawMessage(nil), result...)
 		}
-	}, func(int, []byte) {})
+	}, func(int, []byte, []byte) {})
 	if found != nil {
 		return found, nil
 	}

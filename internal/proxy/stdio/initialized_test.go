@@ -43,7 +43,7 @@ func startGoSDKStdio(t *testing.T) *goSDKStdio {
 			s.log.Write(append(line, '\n'))
 			s.send(line)
 			s.mu.Unlock()
-		}, func(int, []byte) {})
+		}, func(int, []byte, []byte) {})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -93,7 +93,7 @@ type muxClient struct {
 
 func newMuxClient(t *testing.T, m *mux) *muxClient {
 	c := &muxClient{t: t, m: m, answers: make(chan *wire.Message, 8)}
-	c.s = m.open(func(msg *wire.Message, _ json.RawMessage) { c.answers <- msg })
+	c.s = m.open(func(msg *wire.Message, _ json.RawMessage) bool { c.answers <- msg; return true })
 	return c
 }
 

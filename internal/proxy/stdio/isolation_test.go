@@ -52,10 +52,11 @@ func newShared(t *testing.T, o MuxOptions) *shared {
 
 func (sh *shared) client() *tenant {
 	c := &tenant{}
-	c.s = sh.m.open(func(msg *wire.Message, _ json.RawMessage) {
+	c.s = sh.m.open(func(msg *wire.Message, _ json.RawMessage) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.got = append(c.got, msg)
+		return true
 	})
 	return c
 }

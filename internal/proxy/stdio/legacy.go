@@ -46,10 +46,12 @@ func (h *legacySSE) stream(w http.ResponseWriter, r *http.Request) {
 	// Answers and server messages share the one stream: a client that does
 	// not read it loses the stream, not the proxy its memory.
 	box := newMailbox(openStreamOther, true)
-	cs := h.mux.open(func(msg *wire.Message, _ json.RawMessage) {
+	cs := h.mux.open(func(msg *wire.Message, _ json.RawMessage) bool {
 		if !box.put(msg) {
 			h.o.Stats.Dropped.Add(1)
+			return false
 		}
+		return true
 	})
 	id := rand.Text()
 	h.mu.Lock()

@@ -6,11 +6,12 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
-// mailbox holds the messages on their way to one client stream. Answers
-// are always kept (there are at most as many as the calls the session may
-// have in flight); other messages only up to maxOther: past that the
-// client is not reading, and the stream is ended (dropSlow) or the message
-// dropped. put never blocks, so the mux never waits on a client.
+// mailbox holds the messages on their way to one client stream, and never
+// blocks the mux. A stream of one POST (dropSlow false) always keeps its
+// answers (no more than the requests of that POST) and other messages up to
+// maxOther, dropping the rest; an open-ended stream (GET, legacy SSE:
+// dropSlow) holds at most maxOther messages of any kind, and past that its
+// client is not reading: the stream is ended.
 type mailbox struct {
 	signal   chan struct{} // has a value when the queue is not empty
 	maxOther int
@@ -29,7 +30,7 @@ func newMailbox(maxOther int, dropSlow bool) *mailbox {
 // put queues msg; false when it was dropped.
 func (b *mailbox) put(msg *wire.Message) bool {
 	b.mu.Lock()
-	if !msg.IsResponse() {
+	if b.dropSlow || !msg.IsResponse() {
 		if b.other >= b.maxOther {
 			b.overflow = b.dropSlow
 			b.mu.Unlock()

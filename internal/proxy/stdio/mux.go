@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -15,8 +16,9 @@ import (
 
 // deliverFunc hands a message to one client. related is the client's own id
 // of the request the message belongs to (a response, or progress for that
-// request), or nil for messages that belong to no request. It must not block.
-type deliverFunc func(msg *wire.Message, related json.RawMessage)
+// request), or nil for messages that belong to no request. It must not
+// block; false means the client has no stream that takes the message now.
+type deliverFunc func(msg *wire.Message, related json.RawMessage) bool
 
 // clientSession is one client of a shared stdio backend.
 type clientSession struct {
@@ -26,10 +28,17 @@ type clientSession struct {
 	inflight map[string]string
 	// subscriptions are the resource URIs the client subscribed to.
 	subscriptions map[string]bool
+	closed        bool
 }
 
+// Per-session and per-server bounds on what clients make the mux keep.
+const (
+	maxSubscriptions = 100  // resource URIs one session subscribes to
+	maxInitWaiters   = 1024 // initializes waiting for the server's first answer
+)
+
 type pendingCall struct {
-	session   *clientSession
+	session   *clientSession  // nil once its client left (an initialize still fills the cache)
 	id        json.RawMessage // the client's own id
 	init      bool            // the initialize call whose result is cached
 	requested string          // initialize: the protocol version asked for
@@ -56,6 +65,9 @@ type MuxOptions struct {
 	MaxInflight int
 	// CallTimeout fails a call unanswered for this long (0: never).
 	CallTimeout time.Duration
+	// InitTimeout fails an initialize the server has not answered for this
+	// long, and the clients waiting on it (default 1 minute).
+	InitTimeout time.Duration
 	// PingInterval is how often the proxy pings an initialized server;
 	// one that does not answer within PingTimeout is restarted (a process)
 	// or attached again (a pod). 0: no pings.
@@ -100,6 +112,9 @@ func newMux(ctx context.Context, b Backend, o MuxOptions) *mux {
 	if o.MaxInflight == 0 {
 		o.MaxInflight = 100
 	}
+	if o.InitTimeout == 0 {
+		o.InitTimeout = time.Minute
+	}
 	m := &mux{
 		backend: b, opts: o, log: o.Log, tag: replicaTag(),
 		sessions: map[uint64]*clientSession{}, pending: map[string]pendingCall{},
@@ -133,15 +148,30 @@ func (m *mux) open(deliver deliverFunc) *clientSession {
 }
 
 // close forgets a client, cancels its requests on the backend and ends
-// subscriptions no other client holds.
+// subscriptions no other client holds. An initialize it sent stays pending
+// without it: the answer still serves the clients waiting on it.
 func (m *mux) close(s *clientSession) {
 	m.mu.Lock()
+	s.closed = true
 	delete(m.sessions, s.num)
 	var cancels []string
-	for _, backendID := range s.inflight {
+	for clientID, backendID := range s.inflight {
+		if call, ok := m.pending[backendID]; ok && call.init {
+			call.session = nil
+			m.pending[backendID] = call
+			delete(s.inflight, clientID)
+			continue
+		}
 		m.forget(backendID)
 		cancels = append(cancels, backendID)
 	}
+	waiters := m.init.waiters[:0]
+	for _, w := range m.init.waiters {
+		if w.session != s {
+			waiters = append(waiters, w)
+		}
+	}
+	m.init.waiters = waiters
 	for k, c := range m.serverCalls {
 		if c.session == s {
 			delete(m.serverCalls, k)
@@ -195,18 +225,39 @@ func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *wire.Messag
 }
 
 func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) {
-	if msg.Method == "initialize" && m.initFromCache(s, msg) {
+	gen := m.backend.Generation()
+	m.mu.Lock()
+	if s.closed {
+		m.mu.Unlock()
 		return
 	}
-	m.mu.Lock()
 	if err := m.admit(s, msg); err != nil {
 		m.mu.Unlock()
 		s.deliver(wire.ErrorFor(msg.ID, err), msg.ID)
 		return
 	}
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now()}
+	if call.init {
+		call.requested = requestedVersion(msg.Params)
+		if answer, done := m.initFromCache(call, gen); done {
+			m.mu.Unlock()
+			if answer != nil {
+				s.deliver(answer, msg.ID)
+			}
+			return
+		}
+		// This initialize goes to the server; others wait for its answer.
+		m.init.sent, m.init.sentGen, m.init.params = true, gen, msg.Params
+	}
 	uri := resourceURI(msg)
 	switch msg.Method {
 	case "resources/subscribe":
+		if len(s.subscriptions) >= maxSubscriptions && !s.subscriptions[uri] {
+			m.mu.Unlock()
+			s.deliver(wire.ErrorResponse(msg.ID, wire.CodeServerError, fmt.Sprintf(
+				"this session holds %d resource subscriptions, the most the proxy keeps: unsubscribe from some first", maxSubscriptions)), msg.ID)
+			return
+		}
 		s.subscriptions[uri] = true
 	case "resources/unsubscribe":
 		delete(s.subscriptions, uri)
@@ -219,12 +270,6 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) 
 		}
 	}
 	backendID := m.id("sb-")
-	gen := m.backend.Generation()
-	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now()}
-	if call.init {
-		call.requested = requestedVersion(msg.Params)
-		m.init.sent, m.init.sentGen, m.init.params = true, gen, msg.Params
-	}
 	params, token := m.rewriteProgressToken(s, msg)
 	call.progress = token
 	m.pending[backendID] = call
@@ -233,17 +278,20 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) 
 
 	out := &wire.Message{JSONRPC: "2.0", ID: wire.Quote(backendID), Method: msg.Method, Params: params}
 	if err := m.send(ctx, out); err != nil {
-		failed := []pendingCall{call}
+		// Only if no one (a detach, a timeout) answered the call meanwhile.
 		m.mu.Lock()
-		m.forget(backendID)
-		if call.init {
-			m.init.sent = false
-			failed = append(failed, m.init.waiters...)
-			m.init.waiters = nil
+		var failed []pendingCall
+		if c, mine := m.forget(backendID); mine {
+			failed = append(failed, c)
+			if c.init {
+				m.init.sent = false
+				failed = append(failed, m.init.waiters...)
+				m.init.waiters = nil
+			}
 		}
 		m.mu.Unlock()
 		for _, c := range failed {
-			c.session.deliver(wire.ErrorFor(c.id, err), c.id)
+			c.answer(wire.ErrorFor(c.id, err))
 		}
 	}
 }
@@ -305,8 +353,13 @@ func (m *mux) notification(ctx context.Context, s *clientSession, msg *wire.Mess
 		if json.Unmarshal(msg.Params, &p) != nil {
 			return
 		}
+		// The server need not answer a cancelled request: the call ends
+		// here (an initialize stays: its answer serves other clients).
 		m.mu.Lock()
 		backendID, ok := s.inflight[string(p.RequestID)]
+		if call := m.pending[backendID]; ok && !call.init {
+			m.forget(backendID)
+		}
 		m.mu.Unlock()
 		if ok {
 			m.sendCancel(backendID, p.Reason)
@@ -348,21 +401,34 @@ func (m *mux) send(ctx context.Context, msg *wire.Message) error {
 	return m.backend.Send(ctx, line)
 }
 
-// forget drops a pending call and its progress route; m.mu is held.
-func (m *mux) forget(backendID string) {
-	if call, ok := m.pending[backendID]; ok {
+// forget drops a pending call and its progress route, and reports whether
+// it was still pending: whoever forgets a call answers it. m.mu is held.
+func (m *mux) forget(backendID string) (pendingCall, bool) {
+	call, ok := m.pending[backendID]
+	if !ok {
+		return call, false
+	}
+	if call.session != nil {
 		delete(call.session.inflight, string(call.id))
-		delete(m.pending, backendID)
-		if call.progress != "" {
-			delete(m.progress, call.progress)
-		}
+	}
+	delete(m.pending, backendID)
+	if call.progress != "" {
+		delete(m.progress, call.progress)
+	}
+	return call, true
+}
+
+// answer hands msg to the call's client, if it is still there.
+func (c pendingCall) answer(msg *wire.Message) {
+	if c.session != nil {
+		c.session.deliver(msg, c.id)
 	}
 }
 
 // fail answers calls with an error that says why and what to do.
 func fail(calls []pendingCall, why string) {
 	for _, call := range calls {
-		call.session.deliver(wire.ErrorResponse(call.id, wire.CodeInternalError, why), call.id)
+		call.answer(wire.ErrorResponse(call.id, wire.CodeInternalError, why))
 	}
 }
 

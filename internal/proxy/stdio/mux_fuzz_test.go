@@ -41,17 +41,24 @@ func FuzzMuxRouting(f *testing.F) {
 		}}
 		m := newMux(ctx, backend, MuxOptions{Log: slog.New(slog.DiscardHandler), MaxInflight: 5})
 		sent := map[string]map[string]bool{"a": {}, "b": {}}
+		sentCount := map[string]map[string]int{"a": {}, "b": {}}
+		answers := map[string]map[string]int{"a": {}, "b": {}}
 		clients := map[string]*clientSession{}
 		for _, name := range []string{"a", "b"} {
-			clients[name] = m.open(func(msg *wire.Message, _ json.RawMessage) {
+			clients[name] = m.open(func(msg *wire.Message, _ json.RawMessage) bool {
 				if !msg.IsResponse() {
-					return
+					return true
 				}
 				mu.Lock()
 				defer mu.Unlock()
 				if !sent[name][string(msg.ID)] {
 					t.Errorf("client %s was handed an answer to id %s, which it never sent", name, msg.ID)
 				}
+				answers[name][string(msg.ID)]++
+				if answers[name][string(msg.ID)] > sentCount[name][string(msg.ID)] {
+					t.Errorf("client %s got %d answers to id %s, sent %d", name, answers[name][string(msg.ID)], msg.ID, sentCount[name][string(msg.ID)])
+				}
+				return true
 			})
 		}
 		for _, line := range bytes.Split(script, []byte("\n")) {
@@ -68,6 +75,7 @@ func FuzzMuxRouting(f *testing.F) {
 				if msg.IsRequest() {
 					mu.Lock()
 					sent[string(who)][string(msg.ID)] = true
+					sentCount[string(who)][string(msg.ID)]++
 					mu.Unlock()
 				}
 				m.fromClient(NoWait, clients[string(who)], msg)

@@ -282,10 +282,13 @@ func (nopWriteCloser) Close() error                { return nil }
 
 // startPodBackend runs a podBackend over pods, with the given back-offs,
 // and checks that it leaves nothing behind: the retry timer stops with it.
-func startPodBackend(t *testing.T, attach AttachFunc, pods func() []*corev1.Pod, minBackoff, maxBackoff time.Duration) *podBackend {
+func startPodBackend(t *testing.T, attach AttachFunc, pods func() []*corev1.Pod, minBackoff, maxBackoff time.Duration, tweak ...func(*podBackend)) *podBackend {
 	t.Helper()
 	b := newPodBackend(attach, 0, &Stats{}, slog.New(slog.DiscardHandler))
 	b.pods, b.quick, b.minBackoff, b.maxBackoff = pods, time.Second, minBackoff, maxBackoff
+	for _, f := range tweak {
+		f(b)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -90,6 +91,9 @@ func (b *processBackend) run(ctx context.Context) {
 
 func (b *processBackend) runOnce(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, b.command[0], b.command[1:]...)
+	// A process group of its own: killing the server kills what it started,
+	// which may hold its output open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Our own pipe, not StdinPipe's wrapper: closing the *os.File ends a
 	// write blocked on a server that stopped reading.
 	stdinR, stdin, err := os.Pipe()
@@ -105,13 +109,22 @@ func (b *processBackend) runOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cmd.Cancel = func() error {
+		_ = stdout.Close()
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	if err := cmd.Start(); err != nil {
 		_ = stdin.Close()
 		_ = stdinR.Close()
 		return fmt.Errorf("start %s: %w", b.command[0], err)
 	}
 	_ = stdinR.Close() // the child's copy
-	kill := func() { _ = cmd.Process.Kill() }
+	pid := cmd.Process.Pid
+	kill := func() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = stdout.Close() // ends the read even if something still holds the pipe
+	}
+
 	w := startWriter(stdin, b.writeTimeout, b.stats, func(err error) {
 		b.log.Warn("stdio backend input failed; restarting it", "error", err)
 		kill()

@@ -87,7 +87,7 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 		m := newMux(ctx, server.attach(), MuxOptions{Log: slog.New(slog.DiscardHandler)})
 		g := &got{answers: map[string]string{}}
 		results[r] = g
-		s := m.open(func(msg *wire.Message, _ json.RawMessage) {
+		s := m.open(func(msg *wire.Message, _ json.RawMessage) bool {
 			var p struct{ From string }
 			_ = json.Unmarshal(msg.Result, &p)
 			g.mu.Lock()
@@ -96,6 +96,7 @@ func TestReplicasSharingOneStdioServerGetOnlyTheirOwnAnswers(t *testing.T) {
 				t.Errorf("replica %s: a second answer to id %s", name, msg.ID)
 			}
 			g.answers[string(msg.ID)] = p.From
+			return true
 		})
 		wg.Add(1)
 		go func() {
@@ -157,7 +158,7 @@ func TestAServerRequestGoesOnlyToTheReplicaWhoseClientIsWaiting(t *testing.T) {
 	replicas := make([]replica, 2)
 	for i := range replicas {
 		r := replica{m: newMux(ctx, &view{out: server.subscribe(16), sent: func(line []byte) { server.sent <- line }}, MuxOptions{Log: slog.New(slog.DiscardHandler)}), got: make(chan *wire.Message, 4)}
-		r.s = r.m.open(func(msg *wire.Message, _ json.RawMessage) { r.got <- msg })
+		r.s = r.m.open(func(msg *wire.Message, _ json.RawMessage) bool { r.got <- msg; return true })
 		replicas[i] = r
 	}
 	sentID := func() string {

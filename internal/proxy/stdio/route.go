@@ -73,14 +73,13 @@ func (m *mux) backendResponse(msg *wire.Message) {
 		return
 	}
 	m.noteDescription(msg)
-	call, ok := m.pending[backendID]
+	call, ok := m.forget(backendID)
 	if !ok {
 		// An answer to another proxy replica's request: the server is shared.
 		m.shared = m.shared || (strings.HasPrefix(backendID, "sb-") && !strings.HasPrefix(backendID, "sb-"+m.tag+"-") && backendID != reinitID)
 		m.mu.Unlock()
 		return // cancelled, timed out, the proxy's own, or another replica's
 	}
-	m.forget(backendID)
 	if call.init {
 		m.mu.Unlock()
 		m.initAnswered(call, msg)
@@ -89,7 +88,7 @@ func (m *mux) backendResponse(msg *wire.Message) {
 	m.mu.Unlock()
 	out := *msg
 	out.ID = call.id
-	call.session.deliver(&out, call.id)
+	call.answer(&out)
 }
 
 // backendRequest sends a server request (sampling, elicitation, roots) to the
@@ -116,7 +115,15 @@ func (m *mux) backendRequest(msg *wire.Message) {
 	}
 	out := *msg
 	out.ID = wire.Quote(id)
-	target.deliver(&out, nil)
+	if !target.deliver(&out, nil) {
+		// The client has no stream open to take it: the server must not
+		// wait for an answer that cannot come.
+		m.mu.Lock()
+		delete(m.serverCalls, id)
+		m.mu.Unlock()
+		_ = m.send(NoWait, wire.ErrorResponse(msg.ID, wire.CodeInternalError,
+			fmt.Sprintf("%s: the client has no open stream to receive it", msg.Method)))
+	}
 }
 
 // soleClient is the client a server request or notification that names no
@@ -261,26 +268,34 @@ func (m *mux) failAll(why string) {
 }
 
 // expireCalls fails the calls unanswered for longer than the call timeout
-// and tells the server to stop working on them.
+// and tells the server to stop working on them; an initialize unanswered
+// for the init timeout fails with the clients waiting on it.
 func (m *mux) expireCalls() {
-	if m.opts.CallTimeout <= 0 {
-		return
-	}
 	m.mu.Lock()
-	var expired []pendingCall
+	var expired, initFailed []pendingCall
 	var cancels []string
 	for backendID, call := range m.pending {
-		if time.Since(call.sent) > m.opts.CallTimeout && !call.init {
+		age := time.Since(call.sent)
+		switch {
+		case call.init && age > m.opts.InitTimeout:
+			m.forget(backendID)
+			initFailed = append(append(initFailed, call), m.init.waiters...)
+			m.init.sent, m.init.waiters = false, nil
+		case !call.init && m.opts.CallTimeout > 0 && age > m.opts.CallTimeout:
+			m.forget(backendID)
 			expired = append(expired, call)
 			cancels = append(cancels, backendID)
-			m.forget(backendID)
 		}
 	}
 	m.mu.Unlock()
 	for i, call := range expired {
-		call.session.deliver(wire.ErrorResponse(call.id, wire.CodeRequestTimeout,
-			fmt.Sprintf("the MCP server did not answer within the proxy's call timeout (%s)", m.opts.CallTimeout)), call.id)
+		call.answer(wire.ErrorResponse(call.id, wire.CodeRequestTimeout,
+			fmt.Sprintf("the MCP server did not answer within the proxy's call timeout (%s)", m.opts.CallTimeout)))
 		m.sendCancel(cancels[i], "the proxy's call timeout passed")
+	}
+	for _, call := range initFailed {
+		call.answer(wire.ErrorResponse(call.id, wire.CodeRequestTimeout,
+			fmt.Sprintf("the MCP server did not answer initialize within %s", m.opts.InitTimeout)))
 	}
 }
 

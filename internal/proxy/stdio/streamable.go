@@ -31,7 +31,7 @@ type httpSession struct {
 // deliver routes a backend message to the POST stream of the request it
 // belongs to, else to the GET stream; it never blocks the backend.
 func (s *httpSession) deliver(o *Options) deliverFunc {
-	return func(msg *wire.Message, related json.RawMessage) {
+	return func(msg *wire.Message, related json.RawMessage) bool {
 		s.mu.Lock()
 		box := s.standalone
 		if box == nil {
@@ -51,12 +51,14 @@ func (s *httpSession) deliver(o *Options) deliverFunc {
 		s.mu.Unlock()
 		if box == nil {
 			o.Log.Debug("no open stream for a server message; dropped", "session", s.id, "method", msg.Method)
-			return
+			return false
 		}
 		if !box.put(msg) {
 			o.Stats.Dropped.Add(1)
 			o.Log.Warn("client is not reading its stream; message dropped", "session", s.id, "method", msg.Method)
+			return false
 		}
+		return true
 	}
 }
 
