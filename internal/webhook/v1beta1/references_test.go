@@ -52,9 +52,14 @@ func TestReferenceWarnings(t *testing.T) {
 			s.Secrets = []v1beta1.SecretRef{{Name: "github-token", Key: "password"}}
 		}, []string{`spec.secrets[0]: Secret "github-token" in namespace "tools" has no key "password"; the server will wait for it`}},
 		{"the Redis password Secret is checked", func(s *v1beta1.MCPServerSpec) {
+			s.Transport = v1beta1.TransportStreamableHTTP
 			s.SessionStorage = &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379",
 				PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
 		}, []string{`spec.sessionStorage.passwordRef: Secret "redis-password" not found in namespace "tools"; the server will wait for it`}},
+		{"a stdio server's Redis password is not waited for: its proxy reads no Redis", func(s *v1beta1.MCPServerSpec) {
+			s.SessionStorage = &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379",
+				PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
+		}, nil},
 		{"missing ConfigMaps and MCPToolConfig warn, in spec order", func(s *v1beta1.MCPServerSpec) {
 			s.ToolConfigRef = &v1beta1.ToolConfigRef{Name: "renames"}
 			s.OIDCConfigRef = &v1beta1.ConfigMapKeyRef{Name: "oidc-prod"}
