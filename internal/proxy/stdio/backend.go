@@ -32,8 +32,10 @@ const MaxLine = 16 << 20
 type Backend interface {
 	// Send queues one message for the server's stdin, waiting for room in
 	// the queue until ctx ends (NoWait: not at all). It fails at once while
-	// the backend is detached.
-	Send(ctx context.Context, line []byte) error
+	// the backend is detached. When it succeeds, done (if not nil) runs
+	// once the line has left the queue: written, or dropped with the
+	// attachment.
+	Send(ctx context.Context, line []byte, done func()) error
 	// Recv delivers every line the backend writes, across restarts.
 	Recv() <-chan []byte
 	// Attached reports whether messages can flow now.
@@ -69,7 +71,7 @@ const (
 // writer gives up, closes stdin and reports the stall.
 type writer struct {
 	stdin   io.WriteCloser
-	queue   chan []byte
+	queue   chan queued
 	bytes   atomic.Int64 // queued bytes
 	since   atomic.Int64 // start of the write in progress (unix ns), 0 when idle
 	stats   *Stats
@@ -79,8 +81,20 @@ type writer struct {
 	timeout time.Duration
 }
 
+// queued is one line on its way, and what to run when it leaves the queue.
+type queued struct {
+	line []byte
+	done func()
+}
+
+func (q queued) left() {
+	if q.done != nil {
+		q.done()
+	}
+}
+
 func startWriter(stdin io.WriteCloser, timeout time.Duration, stats *Stats, failed func(error)) *writer {
-	w := &writer{stdin: stdin, queue: make(chan []byte, queueLines), stats: stats, failed: failed,
+	w := &writer{stdin: stdin, queue: make(chan queued, queueLines), stats: stats, failed: failed,
 		done: make(chan struct{}), timeout: timeout}
 	go w.run()
 	if timeout > 0 {
@@ -101,25 +115,25 @@ var NoWait = func() context.Context {
 
 // send queues line, waiting for room until ctx ends. The queue holds at
 // most queueLines lines and queueBytes bytes.
-func (w *writer) send(ctx context.Context, line []byte) error {
+func (w *writer) send(ctx context.Context, line []byte, done func()) error {
 	n := int64(len(line) + 1)
 	if w.bytes.Add(n) > queueBytes {
 		w.bytes.Add(-n)
 		w.stats.QueueFull.Add(1)
 		return errQueueFull
 	}
-	line = append(line, '\n')
+	q := queued{line: append(line, '\n'), done: done}
 	select {
 	case <-w.done:
 		w.bytes.Add(-n)
 		return errors.New("the stdio backend's input is closed; retry shortly")
-	case w.queue <- line:
+	case w.queue <- q:
 		return nil
 	default:
 	}
 	var err error
 	select {
-	case w.queue <- line:
+	case w.queue <- q:
 		return nil
 	case <-w.done:
 		err = errors.New("the stdio backend's input is closed; retry shortly")
@@ -132,19 +146,34 @@ func (w *writer) send(ctx context.Context, line []byte) error {
 }
 
 func (w *writer) run() {
+	defer w.drop()
 	for {
 		select {
 		case <-w.done:
 			return
-		case line := <-w.queue:
+		case q := <-w.queue:
 			w.since.Store(time.Now().UnixNano())
-			_, err := w.stdin.Write(line)
+			_, err := w.stdin.Write(q.line)
 			w.since.Store(0)
-			w.bytes.Add(-int64(len(line)))
+			w.bytes.Add(-int64(len(q.line)))
+			q.left()
 			if err != nil {
 				w.fail(fmt.Errorf("write to the stdio backend: %w", err))
 				return
 			}
+		}
+	}
+}
+
+// drop empties the queue of a writer that stopped: its lines will never be
+// written, and their senders must know they left.
+func (w *writer) drop() {
+	for {
+		select {
+		case q := <-w.queue:
+			q.left()
+		default:
+			return
 		}
 	}
 }

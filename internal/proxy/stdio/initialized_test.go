@@ -66,7 +66,10 @@ type goSDKView struct {
 	mu     sync.Mutex
 }
 
-func (v *goSDKView) Send(_ context.Context, line []byte) error {
+func (v *goSDKView) Send(_ context.Context, line []byte, done func()) error {
+	if done != nil {
+		defer done()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, err := v.server.stdin.Write(append(line, '\n'))

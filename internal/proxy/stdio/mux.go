@@ -29,12 +29,15 @@ type clientSession struct {
 	// subscriptions are the resource URIs the client subscribed to.
 	subscriptions map[string]bool
 	closed        bool
+	// queue holds a token for each of its lines in the server's input queue.
+	queue chan struct{}
 }
 
 // Per-session and per-server bounds on what clients make the mux keep.
 const (
 	maxSubscriptions = 100  // resource URIs one session subscribes to
 	maxInitWaiters   = 1024 // initializes waiting for the server's first answer
+	sessionQueue     = 64   // lines of one session in the server's input queue
 )
 
 type pendingCall struct {
@@ -142,7 +145,8 @@ func (m *mux) open(deliver deliverFunc) *clientSession {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.next++
-	s := &clientSession{num: m.next, deliver: deliver, inflight: map[string]string{}, subscriptions: map[string]bool{}}
+	s := &clientSession{num: m.next, deliver: deliver, inflight: map[string]string{}, subscriptions: map[string]bool{},
+		queue: make(chan struct{}, sessionQueue)}
 	m.sessions[s.num] = s
 	return s
 }
@@ -277,7 +281,7 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) 
 	m.mu.Unlock()
 
 	out := &wire.Message{JSONRPC: "2.0", ID: wire.Quote(backendID), Method: msg.Method, Params: params}
-	if err := m.send(ctx, out); err != nil {
+	if err := m.sendFor(ctx, s, out); err != nil {
 		// Only if no one (a detach, a timeout) answered the call meanwhile.
 		m.mu.Lock()
 		var failed []pendingCall
@@ -366,7 +370,7 @@ func (m *mux) notification(ctx context.Context, s *clientSession, msg *wire.Mess
 		}
 		return
 	}
-	_ = m.send(ctx, msg)
+	_ = m.sendFor(ctx, s, msg)
 }
 
 // response is a client's answer to a server request. Only the client the
@@ -385,7 +389,7 @@ func (m *mux) response(ctx context.Context, s *clientSession, msg *wire.Message)
 	}
 	out := *msg
 	out.ID = call.id
-	_ = m.send(ctx, &out)
+	_ = m.sendFor(ctx, s, &out)
 }
 
 func (m *mux) sendCancel(backendID, reason string) {
@@ -398,7 +402,31 @@ func (m *mux) send(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return err
 	}
-	return m.backend.Send(ctx, line)
+	return m.backend.Send(ctx, line, nil)
+}
+
+// sendFor sends a message of client s. A session may have at most
+// sessionQueue lines in the server's input queue: past that it waits for
+// its own lines to be written, so one client cannot take the queue that
+// every client of the server shares.
+func (m *mux) sendFor(ctx context.Context, s *clientSession, msg *wire.Message) error {
+	select {
+	case s.queue <- struct{}{}:
+	default:
+		select {
+		case s.queue <- struct{}{}:
+		case <-ctx.Done():
+			return errQueueFull
+		}
+	}
+	line, err := wire.Encode(msg)
+	if err == nil {
+		err = m.backend.Send(ctx, line, func() { <-s.queue })
+	}
+	if err != nil {
+		<-s.queue
+	}
+	return err
 }
 
 // forget drops a pending call and its progress route, and reports whether

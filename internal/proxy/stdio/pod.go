@@ -125,12 +125,12 @@ func (b *podBackend) Attached() bool { return b.current.Load() != nil }
 
 func (b *podBackend) Generation() uint64 { return b.generation.Load() }
 
-func (b *podBackend) Send(ctx context.Context, line []byte) error {
+func (b *podBackend) Send(ctx context.Context, line []byte, done func()) error {
 	w := b.current.Load()
 	if w == nil {
 		return errors.New("the stdio backend pod is not attached; retry shortly")
 	}
-	return w.send(ctx, line)
+	return w.send(ctx, line, done)
 }
 
 // Reset detaches; run attaches again at once.

@@ -47,12 +47,12 @@ func (b *processBackend) Attached() bool { return b.current.Load() != nil }
 
 func (b *processBackend) Generation() uint64 { return b.generation.Load() }
 
-func (b *processBackend) Send(ctx context.Context, line []byte) error {
+func (b *processBackend) Send(ctx context.Context, line []byte, done func()) error {
 	w := b.current.Load()
 	if w == nil {
 		return errors.New("the stdio backend is not running; retry shortly")
 	}
-	return w.send(ctx, line)
+	return w.send(ctx, line, done)
 }
 
 // Reset kills the running process; run starts it again.

@@ -59,7 +59,10 @@ type view struct {
 	sent func(line []byte)
 }
 
-func (v *view) Send(_ context.Context, line []byte) error {
+func (v *view) Send(_ context.Context, line []byte, done func()) error {
+	if done != nil {
+		defer done()
+	}
 	v.sent(line)
 	return nil
 }

@@ -35,7 +35,7 @@ func TestAPodThatStopsReadingIsAttachedAgain(t *testing.T) {
 			t.Fatal("never attached")
 		}
 	}
-	_ = b.Send(NoWait, []byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	_ = b.Send(NoWait, []byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`), nil)
 	calls.wait(t, 2) // detached after the stall, attached again
 	if b.stats.Stalls.Load() == 0 {
 		t.Error("the stall is not counted")
@@ -134,5 +134,46 @@ func TestAnOversizedAnswerFailsTheCallByItsIDAtEitherEnd(t *testing.T) {
 				t.Fatalf("lines passed on: %.300q", got)
 			}
 		})
+	}
+}
+
+// stuckInput is a server whose input queue never moves: lines are taken
+// and never written.
+type stuckInput struct {
+	view
+	lines int
+}
+
+func (b *stuckInput) Send(_ context.Context, _ []byte, _ func()) error {
+	b.lines++
+	return nil
+}
+
+// One client flooding the server's input cannot take the queue every client
+// shares: past its share it waits for its own lines, and the others' still
+// go through.
+func TestOneClientCannotTakeTheSharedInputQueue(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	backend := &stuckInput{view: view{out: make(chan []byte)}}
+	m := newMux(ctx, backend, MuxOptions{Log: slog.New(slog.DiscardHandler)})
+	flood := m.open(func(*wire.Message, json.RawMessage) bool { return true })
+	other := m.open(func(*wire.Message, json.RawMessage) bool { return true })
+	note := &wire.Message{JSONRPC: "2.0", Method: "notifications/roots/list_changed"}
+	for i := range sessionQueue {
+		if err := m.sendFor(NoWait, flood, note); err != nil {
+			t.Fatalf("line %d of the flooding client refused within its share: %v", i, err)
+		}
+	}
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	if err := m.sendFor(short, flood, note); err == nil {
+		t.Fatal("the flooding client queued past its share")
+	}
+	if err := m.sendFor(NoWait, other, note); err != nil {
+		t.Fatalf("another client's line waited behind the flood: %v", err)
+	}
+	if backend.lines != sessionQueue+1 {
+		t.Errorf("%d lines reached the queue, want %d", backend.lines, sessionQueue+1)
 	}
 }
