@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -301,30 +300,12 @@ func TestAnOversizedLineFailsItsCallAndTheServerGoesOn(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination tests can read while the proxy writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
-}
-
 // A server that floods stderr, with lines of 100 KiB among them: stderr is
 // read to the end all the time (the server never blocks on it, so calls go
 // on), and what is logged is cut and rate-limited. The old proxy logged
 // every line whole: over 500 MB of log in 10 s.
 func TestAStderrFloodIsDrainedButItsLogIsBounded(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &proxytest.Buffer{}
 	r := startProxy(t, func(o *proxy.Options) {
 		o.BackendCommand = mcptest.HostileCommand(mcptest.ServeStderrFlood)
 		o.Log = slog.New(slog.NewJSONHandler(log, nil))

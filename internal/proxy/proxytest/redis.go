@@ -2,7 +2,6 @@ package proxytest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,7 @@ import (
 type Redis struct {
 	Addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit, once done is closed
 	stop sync.Once
@@ -55,7 +54,7 @@ func startRedis(addr string, within time.Duration) (*Redis, error) {
 	}
 	// Protected mode refuses clients of a non-loopback bind without a
 	// password (the e2e Redis binds the pod network's gateway).
-	r := &Redis{Addr: addr, out: &syncBuffer{}, done: make(chan struct{})}
+	r := &Redis{Addr: addr, out: &Buffer{}, done: make(chan struct{})}
 	r.cmd = exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--protected-mode", "no")
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	if err := r.cmd.Start(); err != nil {
@@ -140,24 +139,6 @@ func (r *Redis) Stop() {
 		_ = r.cmd.Process.Kill()
 		<-r.done
 	})
-}
-
-// syncBuffer collects the server's output for an error message.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // FreeAddr is a loopback host:port nothing listens on right now.
