@@ -92,6 +92,10 @@ type Config struct {
 	// call the MCP endpoints besides the proxy's own; requests without an
 	// Origin header are always allowed.
 	AllowedOrigins []string
+	// AccessConfigMap names the ConfigMap in the proxy's namespace whose
+	// AccessKey holds the Access document; the proxy watches it. Empty: no
+	// authentication, authorization or curation.
+	AccessConfigMap string
 
 	Limits
 }
@@ -197,6 +201,9 @@ type Local struct {
 	// (instead of pods), e.g. http://127.0.0.1:3001/mcp, or several
 	// comma-separated endpoints that new sessions are spread over.
 	BackendURL string
+	// AccessFile is an Access document on disk (instead of a ConfigMap),
+	// re-read when it changes.
+	AccessFile string
 }
 
 // RegisterFlags binds the Local fields to fs.
@@ -206,6 +213,7 @@ func (l *Local) RegisterFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.StringVar(&l.BackendURL, flagBackendURL, "", "a local sse or streamable-http MCP server endpoint, e.g. http://127.0.0.1:3001/mcp; several, comma-separated, share the sessions out")
+	fs.StringVar(&l.AccessFile, flagAccessFile, "", "a local access document (authentication, authorization, tool curation; JSON), re-read when it changes")
 }
 
 const (
@@ -242,6 +250,8 @@ const (
 	flagProbeInterval   = "probe-interval"
 	flagBackendCommand  = "backend-command"
 	flagBackendURL      = "backend-url"
+	flagAccessConfigMap = "access-configmap"
+	flagAccessFile      = "access-file"
 )
 
 // Args renders the Config as proxy command-line arguments, in a fixed order
@@ -288,6 +298,7 @@ func (c Config) Args() []string {
 		add(flagDrainDelay, c.DrainDelay.String())
 	}
 	add(flagAllowedOrigins, strings.Join(c.AllowedOrigins, ","))
+	add(flagAccessConfigMap, c.AccessConfigMap)
 	if c.MaxBodyBytes != 0 {
 		add(flagMaxBody, strconv.FormatInt(c.MaxBodyBytes, 10))
 	}
@@ -335,6 +346,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+	fs.StringVar(&c.AccessConfigMap, flagAccessConfigMap, "", "ConfigMap (in the pod's namespace) holding the access document under access.json; watched")
 	d := DefaultLimits
 	fs.Int64Var(&c.MaxBodyBytes, flagMaxBody, d.MaxBodyBytes, "largest POST body accepted")
 	fs.IntVar(&c.MaxBatch, flagMaxBatch, d.MaxBatch, "most messages in one JSON-RPC batch")
