@@ -14,11 +14,12 @@ import (
 )
 
 // Caller is who sent a message. Authentication fills in the subject and
-// groups; until then only the address is known.
+// the token's claims; without it only the address is known.
 type Caller struct {
 	Addr    string
 	Subject string
-	Groups  []string
+	// Claims are the verified token's claims (nil when unauthenticated).
+	Claims map[string]any
 }
 
 // Request is one client message on its way to the backend.
