@@ -14,16 +14,18 @@ mkdir -p "$OUT" bin/linux
 log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # name:package:user — the operator and proxy run as non-root; the test MCP
-# server too. pause is the pods' sandbox image.
+# server and the test OIDC provider too. pause is the pods' sandbox image.
+# go build -o bin/linux/ names a binary after its package's last path element: name.
 images=(
   "manager:./cmd/manager:65532:65532"
   "proxy:./cmd/proxy:65532:65532"
   "mcpserver:./test/mcpserver:65532:65532"
+  "oidc-provider:./test/oidcprovider/cmd/oidc-provider:65532:65532"
   "pause:./hack/pause:65535:65535"
 )
 log "building linux/amd64 binaries"
 CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o bin/linux/ \
-  ./cmd/manager ./cmd/proxy ./test/mcpserver ./hack/pause
+  ./cmd/manager ./cmd/proxy ./test/mcpserver ./test/oidcprovider/cmd/oidc-provider ./hack/pause
 go build -o bin/imagebuild ./hack/imagebuild
 for spec in "${images[@]}"; do
   IFS=: read -r name _ user group <<<"$spec"
