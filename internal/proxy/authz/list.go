@@ -108,7 +108,7 @@ func readList(method string, l list, result json.RawMessage) (jsonobj.Members, [
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s result: %w", method, err)
 	}
-	items, err := jsonobj.Array(raw)
+	items, err := jsonobj.Objects(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s result: %s: %w", method, l.member, err)
 	}
@@ -123,11 +123,8 @@ func readList(method string, l list, result json.RawMessage) (jsonobj.Members, [
 	return members, entries, nil
 }
 
-func readEntry(l list, item json.RawMessage) (entry, error) {
-	members, err := jsonobj.Decode(item)
-	if err != nil {
-		return entry{}, err
-	}
+func readEntry(l list, item jsonobj.Object) (entry, error) {
+	members := item.Members
 	raw, found, err := members.Get(l.id)
 	if err != nil {
 		return entry{}, err
@@ -136,7 +133,7 @@ func readEntry(l list, item json.RawMessage) (entry, error) {
 	if !found || json.Unmarshal(raw, &id) != nil || id == nil {
 		return entry{}, fmt.Errorf("no string %q", l.id)
 	}
-	e := entry{raw: item, id: *id}
+	e := entry{raw: item.Raw, id: *id}
 	if l.feature != toolFeature {
 		return e, nil
 	}

@@ -35,6 +35,38 @@ func Decode(data []byte) (Members, error) {
 	if err != nil {
 		return nil, err
 	}
+	return members(data)
+}
+
+// Object is one object of an array: its bytes and its members.
+type Object struct {
+	Raw     json.RawMessage
+	Members Members
+}
+
+// Objects returns the elements of a JSON array of objects, reading the
+// array once. null, anything but an array and an element that is not an
+// object are errors.
+func Objects(data json.RawMessage) ([]Object, error) {
+	items, err := Array(data)
+	if err != nil {
+		return nil, err
+	}
+	objects := make([]Object, len(items))
+	for i, item := range items {
+		if item[0] != '{' {
+			return nil, fmt.Errorf("element %d: not a JSON object", i)
+		}
+		if objects[i].Members, err = members(item); err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, err)
+		}
+		objects[i].Raw = item
+	}
+	return objects, nil
+}
+
+// members splits an object json.Valid has accepted.
+func members(data []byte) (Members, error) {
 	var ms Members
 	for i := skipSpace(data, 1); data[i] != '}'; {
 		end := stringEnd(data, i)
@@ -216,6 +248,15 @@ func EncodeArray(items []json.RawMessage) json.RawMessage {
 func String(s string) json.RawMessage { return appendString(nil, s) }
 
 func appendString(dst []byte, s string) []byte {
+	plain := utf8.ValidString(s)
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= ' ' && s[i] != '"' && s[i] != '\\' && s[i] != 0x7f
+	}
+	if plain {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -149,3 +149,26 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestObjects(t *testing.T) {
+	objects, err := Objects(json.RawMessage(`[{"name":"a"}, {"name":"b","x":[1]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Object{
+		{Raw: json.RawMessage(`{"name":"a"}`), Members: Members{{Name: "name", Value: json.RawMessage(`"a"`)}}},
+		{Raw: json.RawMessage(`{"name":"b","x":[1]}`), Members: Members{{Name: "name", Value: json.RawMessage(`"b"`)}, {Name: "x", Value: json.RawMessage(`[1]`)}}},
+	}
+	if diff := cmp.Diff(want, objects); diff != "" {
+		t.Errorf("Objects (-want +got):\n%s", diff)
+	}
+	for data, msg := range map[string]string{
+		`null`:        "not a JSON array",
+		`[{}, 1]`:     "element 1: not a JSON object",
+		`[{"a":1},{"`: `not a JSON array: unexpected end of JSON input`,
+	} {
+		if _, err := Objects(json.RawMessage(data)); err == nil || err.Error() != msg {
+			t.Errorf("Objects(%s) error = %v, want %q", data, err, msg)
+		}
+	}
+}
