@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -18,11 +19,16 @@ import (
 )
 
 const usage = `usage:
-  switchboard mcp list tools --server URL [--output text|json]
-  switchboard mcp call-tool --server URL --tool NAME [--args JSON] [--output text|json]
+  switchboard mcp list tools --server URL [--token TOKEN | --token-file PATH] [--output text|json]
+  switchboard mcp call-tool --server URL --tool NAME [--args JSON] [--token TOKEN | --token-file PATH] [--output text|json]
 
 URL is the proxy's endpoint, e.g. http://localhost:8080/mcp (streamable HTTP)
 or http://localhost:8080/sse (legacy SSE).
+
+A server that requires OAuth gets the bearer token from --token, from
+--token-file (e.g. kubectl create token NAME > FILE) or, when neither is
+given, from the environment variable SWITCHBOARD_TOKEN, which keeps the
+token out of shell history and ps.
 `
 
 // Run runs the command line and returns the process exit code.
@@ -51,43 +57,59 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 type common struct {
-	server  string
-	output  string
-	timeout time.Duration
+	server     string
+	output     string
+	timeout    time.Duration
+	tokenFlags tokenFlags
+	// token is the bearer token check settled on, "" for none.
+	token string
 }
 
 func (c *common) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", "", "MCP endpoint URL, e.g. http://localhost:8080/mcp")
 	fs.StringVar(&c.output, "output", "text", "text or json")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up after this long")
+	c.tokenFlags.bind(fs)
 }
 
-func (c *common) check() error {
+// check validates the parsed flags of fs and settles the token.
+func (c *common) check(fs *flag.FlagSet) error {
 	if c.server == "" {
 		return fmt.Errorf("%w: --server is required", errUsage)
 	}
 	if c.output != "text" && c.output != "json" {
 		return fmt.Errorf("%w: --output must be text or json", errUsage)
 	}
-	return nil
+	token, err := c.tokenFlags.resolve(fs)
+	c.token = token
+	return err
+}
+
+// session is an MCP session together with the HTTP transport under it,
+// which can tell why the server refused a request.
+type session struct {
+	*mcp.ClientSession
+	http *bearerTransport
 }
 
 // connect opens a session; the URL's path picks the transport.
-func connect(ctx context.Context, server string) (*mcp.ClientSession, error) {
-	u, err := url.Parse(server)
+func (c *common) connect(ctx context.Context) (*session, error) {
+	u, err := url.Parse(c.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("--server %q is not an http(s) URL", server)
+		return nil, fmt.Errorf("--server %q is not an http(s) URL", c.server)
 	}
-	var t mcp.Transport = &mcp.StreamableClientTransport{Endpoint: server}
+	bt := newBearerTransport(u, c.token)
+	hc := &http.Client{Transport: bt}
+	var t mcp.Transport = &mcp.StreamableClientTransport{Endpoint: c.server, HTTPClient: hc}
 	if strings.HasSuffix(u.Path, "/sse") {
-		t = &mcp.SSEClientTransport{Endpoint: server}
+		t = &mcp.SSEClientTransport{Endpoint: c.server, HTTPClient: hc}
 	}
-	c := mcp.NewClient(&mcp.Implementation{Name: "switchboard", Version: "dev"}, nil)
-	cs, err := c.Connect(ctx, t, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "switchboard", Version: "dev"}, nil)
+	cs, err := client.Connect(ctx, t, nil)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", server, err)
+		return nil, fmt.Errorf("connect to %s: %w", c.server, bt.explain(err))
 	}
-	return cs, nil
+	return &session{ClientSession: cs, http: bt}, nil
 }
 
 func listTools(ctx context.Context, args []string, stdout io.Writer) error {
@@ -98,12 +120,12 @@ func listTools(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if err := c.check(); err != nil {
+	if err := c.check(fs); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	cs, err := connect(ctx, c.server)
+	cs, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -111,7 +133,7 @@ func listTools(ctx context.Context, args []string, stdout io.Writer) error {
 	var tools []*mcp.Tool
 	for tool, err := range cs.Tools(ctx, nil) {
 		if err != nil {
-			return fmt.Errorf("list tools: %w", err)
+			return fmt.Errorf("list tools: %w", cs.http.explain(err))
 		}
 		tools = append(tools, tool)
 	}
@@ -137,7 +159,7 @@ func callTool(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if err := c.check(); err != nil {
+	if err := c.check(fs); err != nil {
 		return err
 	}
 	if tool == "" {
@@ -149,14 +171,14 @@ func callTool(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	cs, err := connect(ctx, c.server)
+	cs, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cs.Close() }()
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: arguments})
 	if err != nil {
-		return fmt.Errorf("call %s: %w", tool, err)
+		return fmt.Errorf("call %s: %w", tool, cs.http.explain(err))
 	}
 	if c.output == "json" {
 		return writeJSON(stdout, res)
