@@ -15,6 +15,9 @@ type healthReport struct {
 	Draining    bool `json:"draining,omitempty"`
 	// SessionStorage is "ok", or what is wrong with the shared store.
 	SessionStorage string `json:"sessionStorage"`
+	// Access is "enforced", or why every MCP request is refused; empty
+	// when the server controls no access.
+	Access string `json:"access,omitempty"`
 	// Reason says why the status is not healthy.
 	Reason string `json:"reason,omitempty"`
 }
@@ -35,6 +38,19 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		// Still serving the sessions it can route: not a reason to leave
 		// the Service, but worth a look.
 		rep.Status, rep.SessionStorage = "degraded", "redis unreachable"
+	}
+	if s.gate != nil {
+		state, loaded := s.gate.State()
+		rep.Access = state
+		switch {
+		case !loaded:
+			// Not ready until it can enforce what it was told to.
+			rep.Status, rep.Reason, code = "unhealthy", "the access rules are not loaded yet", http.StatusServiceUnavailable
+		case state != "enforced":
+			// Ready, so that clients get the reason in the refusal rather
+			// than no endpoint at all.
+			rep.Status, rep.Reason = "degraded", "every MCP request is refused: "+state
+		}
 	}
 	if !s.attached() {
 		rep.Status, rep.Backend, code = "unhealthy", "detached", http.StatusServiceUnavailable

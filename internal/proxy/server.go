@@ -18,11 +18,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/authn"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/gate"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -57,10 +61,12 @@ type Server struct {
 	// sessions end theirs on drain).
 	endStreams func()
 	metrics    *metrics
-	draining   atomic.Bool
-	drainCh    chan struct{}
-	listener   net.Listener
-	http       *http.Server
+	// gate enforces the access document; nil when the server has none.
+	gate     *gate.Gate
+	draining atomic.Bool
+	drainCh  chan struct{}
+	listener net.Listener
+	http     *http.Server
 }
 
 // New starts the backend and prepares the HTTP server; Serve runs it.
@@ -74,9 +80,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
-	path := pipeline.New(pipeline.Limits())
-	mux := http.NewServeMux()
+	steps := []pipeline.Step{pipeline.Limits()}
 	var err error
+	if s.gate, err = s.startGate(ctx); err != nil {
+		return nil, err
+	}
+	if s.gate != nil {
+		steps = append(steps, s.gate.Step())
+	}
+	path := pipeline.New(steps...)
+	mux := http.NewServeMux()
 	switch o.Transport {
 	case proxyconfig.TransportStdio:
 		err = s.routeStdio(ctx, mux, path)
@@ -91,7 +104,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	// Probes and metrics answer any Host and Origin; MCP endpoints guard
 	// against DNS rebinding and cross-origin browsers.
 	top := http.NewServeMux()
-	top.Handle("/", guard(mux, o.AllowedOrigins))
+	var mcp http.Handler = mux
+	if s.gate != nil {
+		mcp = s.gate.Handler(mux)
+		top.Handle(authn.MetadataPath, s.gate.Metadata())
+		top.Handle(authn.MetadataPath+"/", s.gate.Metadata())
+	}
+	top.Handle("/", guard(mcp, o.AllowedOrigins))
 	top.HandleFunc(proxyconfig.HealthPath, s.health)
 	top.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	top.Handle(proxyconfig.MetricsPath, s.metrics.handler())
@@ -173,7 +192,10 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 	}
 	ro := relay.Options{Store: s.store, Dial: o.Dial, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch, Path: path,
 		Sessions: s.sessions, ResponseTimeout: o.BackendResponseTimeout, IdleTimeout: o.SessionIdleTimeout, HandshakeTimeout: o.HandshakeTimeout, ProbeInterval: probe,
-		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log}
+		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log,
+		// A token the proxy checked is its own business; without a gate
+		// the backend may check it itself.
+		KeepAuthorization: s.gate == nil}
 	var backend *relay.Relay
 	var err error
 	if o.BackendURL != "" {
@@ -212,6 +234,53 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 	s.endStreams = endStreams
 	s.inflight = active.Load
 	return nil
+}
+
+// startGate loads the access document (--access-configmap in Kubernetes,
+// --access-file by hand) and keeps it current; nil when there is none.
+func (s *Server) startGate(ctx context.Context) (*gate.Gate, error) {
+	o := s.opts
+	if o.AccessConfigMap == "" && o.AccessFile == "" {
+		return nil, nil
+	}
+	cfg := o.KubeConfig
+	var client kubernetes.Interface
+	if o.AccessConfigMap != "" {
+		var err error
+		if cfg, client, err = kubeClient(o.KubeConfig); err != nil {
+			return nil, err
+		}
+	}
+	g := gate.New(o.Server, authn.Options{
+		KubeConfig:   cfg,
+		ClientSecret: os.Getenv(proxyconfig.EnvOIDCClientSecret),
+		ExternalURL:  func(r *http.Request) string { return externalURL(r, o.EndpointPrefix, o.TrustProxyHeaders) },
+		Log:          o.Log,
+	}, o.Log)
+	if o.AccessFile != "" {
+		g.WatchFile(ctx, o.AccessFile, time.Second)
+	} else {
+		g.WatchConfigMap(ctx, client, namespace(o.Namespace), o.AccessConfigMap)
+	}
+	return g, nil
+}
+
+// externalURL is the proxy's base URL as the client sees it:
+// scheme://host[/prefix], from X-Forwarded-* when they are trusted.
+func externalURL(r *http.Request, prefix string, trustProxy bool) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if trustProxy {
+		if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+			scheme = p
+		}
+		if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host + wire.Advertise(r, prefix, trustProxy, "")
 }
 
 // Addr is the address the proxy listens on.

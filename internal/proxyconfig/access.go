@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 )
 
 // Access is what the proxy enforces on every MCP request: who the caller is
@@ -123,4 +124,22 @@ func ParseAccess(data []byte) (*Access, error) {
 		return nil, fmt.Errorf("decode access document: %w", err)
 	}
 	return &a, nil
+}
+
+// CheckURL refuses a URL a token or key could be read from in clear text:
+// it must be absolute and https, or http when allowHTTP (insecureAllowHTTP).
+// Admission and the proxy check alike.
+func CheckURL(raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && allowHTTP:
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%q is plain http: tokens and keys must not travel in clear text; use https, or set insecureAllowHTTP: true for a local test issuer", raw)
+	default:
+		return fmt.Errorf("%q: the scheme must be https", raw)
+	}
 }

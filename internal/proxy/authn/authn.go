@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -185,20 +184,10 @@ func defaultAndValidate(c *proxyconfig.OIDC, o Options) error {
 
 // checkURL refuses a URL a token or key could be read from in clear text.
 func checkURL(name, raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("OIDC %s %q is not an absolute URL", name, raw)
+	if err := proxyconfig.CheckURL(raw, allowHTTP); err != nil {
+		return fmt.Errorf("OIDC %s: %w", name, err)
 	}
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && allowHTTP:
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("OIDC %s %q is plain http: set insecureAllowHTTP to allow it (tests and local providers only)", name, raw)
-	default:
-		return fmt.Errorf("OIDC %s %q must be https", name, raw)
-	}
+	return nil
 }
 
 // Close stops the Authenticator's background fetches and drops its idle

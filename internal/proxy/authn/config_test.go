@@ -21,19 +21,19 @@ func TestNewRefuses(t *testing.T) {
 		{
 			name:    "an http issuer without insecureAllowHTTP",
 			change:  func(c *proxyconfig.OIDC) { c.Issuer = "http://idp.example" },
-			wantErr: `OIDC issuer "http://idp.example" is plain http: set insecureAllowHTTP`,
+			wantErr: `OIDC issuer: "http://idp.example" is plain http: tokens and keys must not travel in clear text; use https, or set insecureAllowHTTP`,
 		},
 		{
 			name:    "an http JWKS URL without insecureAllowHTTP",
 			change:  func(c *proxyconfig.OIDC) { c.JWKSURL = "http://idp.example/keys" },
-			wantErr: `OIDC jwksUrl "http://idp.example/keys" is plain http`,
+			wantErr: `OIDC jwksUrl: "http://idp.example/keys" is plain http`,
 		},
 		{
 			name: "an http introspection URL without insecureAllowHTTP",
 			change: func(c *proxyconfig.OIDC) {
 				c.IntrospectionURL, c.ClientID = "http://idp.example/introspect", "proxy"
 			},
-			wantErr: `OIDC introspectionUrl "http://idp.example/introspect" is plain http`,
+			wantErr: `OIDC introspectionUrl: "http://idp.example/introspect" is plain http`,
 		},
 		{
 			name:    "an issuer that is not a URL",

@@ -208,6 +208,27 @@ func TestCallAndVisible(t *testing.T) {
 	}
 }
 
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  *proxyconfig.Tools
+		want []string
+	}{
+		{"a config that does what it says warns of nothing", &proxyconfig.Tools{Filter: []string{"find"}, Overrides: map[string]proxyconfig.ToolOverride{"search": {Name: "find"}}}, nil},
+		{"an override that changes nothing", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"a": {}}},
+			[]string{`spec.toolsOverride["a"] overrides nothing: set name, description or annotations`}},
+		{"a filter naming a renamed tool by its old name matches nothing", &proxyconfig.Tools{Filter: []string{"search"}, Overrides: map[string]proxyconfig.ToolOverride{"search": {Name: "find"}}},
+			[]string{`spec.toolsFilter[0]: "search" is renamed to "find" by toolsOverride, and the filter names tools as clients see them, so this entry matches nothing and the tool is not listed: write "find"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Warnings(tt.cfg)); diff != "" {
+				t.Errorf("Warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
@@ -221,12 +242,11 @@ func TestValidate(t *testing.T) {
 		{"renaming onto a tool's kept name that the filter hides is valid", &proxyconfig.Tools{Filter: []string{"c"}, Overrides: map[string]proxyconfig.ToolOverride{"a": {Name: "b"}, "b": {Description: "B"}}}, ""},
 		{"an empty filter entry", &proxyconfig.Tools{Filter: []string{"a", ""}}, `toolsFilter[1]: a tool name cannot be empty`},
 		{"an override of no tool", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"": {Name: "x"}}}, `toolsOverride: a tool name cannot be empty`},
-		{"an override that changes nothing", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"a": {}}}, `toolsOverride["a"]: overrides nothing: set name, description or annotations`},
 		{"two tools renamed to one name", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"b": {Name: "x"}, "a": {Name: "x"}}}, `toolsOverride: tools "a" and "b" are both renamed to "x"`},
 		{"three tools renamed to one name", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"c": {Name: "x"}, "b": {Name: "x"}, "a": {Name: "x"}}}, `toolsOverride: tools "a", "b" and "c" are all renamed to "x"`},
 		{"a rename onto a tool that keeps its name and is listed", &proxyconfig.Tools{Overrides: map[string]proxyconfig.ToolOverride{"a": {Name: "b"}, "b": {Description: "B"}}}, `toolsOverride: tool "a" is renamed to "b", the name tool "b" is still listed under`},
-		{"a filter naming a renamed tool by its old name", &proxyconfig.Tools{Filter: []string{"search"}, Overrides: map[string]proxyconfig.ToolOverride{"search": {Name: "find"}}}, `toolsFilter[0]: "search" is renamed to "find" by toolsOverride, and the filter names tools as clients see them: write "find"`},
-		{"every problem at once", &proxyconfig.Tools{Filter: []string{""}, Overrides: map[string]proxyconfig.ToolOverride{"a": {}, "b": {Name: "x"}, "c": {Name: "x"}}}, "toolsFilter[0]: a tool name cannot be empty\ntoolsOverride[\"a\"]: overrides nothing: set name, description or annotations\ntoolsOverride: tools \"b\" and \"c\" are both renamed to \"x\""},
+		{"a filter naming a renamed tool by its old name applies (ToolHive's own example does it): a warning", &proxyconfig.Tools{Filter: []string{"search"}, Overrides: map[string]proxyconfig.ToolOverride{"search": {Name: "find"}}}, ""},
+		{"every problem at once", &proxyconfig.Tools{Filter: []string{""}, Overrides: map[string]proxyconfig.ToolOverride{"a": {}, "b": {Name: "x"}, "c": {Name: "x"}}}, "toolsFilter[0]: a tool name cannot be empty\ntoolsOverride: tools \"b\" and \"c\" are both renamed to \"x\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,11 +11,9 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
-// Validate reports every problem of cfg, each naming its field, for the
-// admission webhook: an empty name, an override that changes nothing, two
-// tools clients would see under one name, and a filter entry that names a
-// tool by the server's name although it is renamed (the filter names tools
-// as clients see them, so that entry matches nothing).
+// Validate reports every problem of cfg that makes it unusable, each
+// naming its field, for the admission webhook: an empty name, and two
+// tools clients would see under one name.
 func Validate(cfg *proxyconfig.Tools) error {
 	if cfg == nil {
 		return nil
@@ -29,13 +27,32 @@ func Validate(cfg *proxyconfig.Tools) error {
 	renamedTo, overrideErrs := renames(cfg.Overrides)
 	errs = append(errs, overrideErrs...)
 	errs = append(errs, clashes(cfg, renamedTo)...)
+	return errors.Join(errs...)
+}
+
+// Warnings are what in cfg does nothing, though it applies (ToolHive
+// accepts it, and its own example does it): an override that changes
+// nothing, and a filter entry that names a tool by the server's name
+// although it is renamed (the filter names tools as clients see them, so
+// that entry matches nothing and the tool is not listed).
+func Warnings(cfg *proxyconfig.Tools) []string {
+	if cfg == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(cfg.Overrides)) {
+		if o := cfg.Overrides[name]; name != "" && o.Name == "" && o.Description == "" && o.Annotations == nil {
+			out = append(out, fmt.Sprintf("spec.toolsOverride[%q] overrides nothing: set name, description or annotations", name))
+		}
+	}
+	renamedTo, _ := renames(cfg.Overrides)
 	for i, name := range cfg.Filter {
 		o, ok := cfg.Overrides[name]
 		if ok && o.Name != "" && o.Name != name && len(renamedTo[name]) == 0 {
-			errs = append(errs, fmt.Errorf("toolsFilter[%d]: %q is renamed to %q by toolsOverride, and the filter names tools as clients see them: write %q", i, name, o.Name, o.Name))
+			out = append(out, fmt.Sprintf("spec.toolsFilter[%d]: %q is renamed to %q by toolsOverride, and the filter names tools as clients see them, so this entry matches nothing and the tool is not listed: write %q", i, name, o.Name, o.Name))
 		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // renames lists, for each name clients would see instead of a server's,
@@ -49,8 +66,6 @@ func renames(overrides map[string]proxyconfig.ToolOverride) (map[string][]string
 		switch {
 		case name == "":
 			errs = append(errs, errors.New("toolsOverride: a tool name cannot be empty"))
-		case o.Name == "" && o.Description == "" && o.Annotations == nil:
-			errs = append(errs, fmt.Errorf("toolsOverride[%q]: overrides nothing: set name, description or annotations", name))
 		case o.Name != "" && o.Name != name:
 			renamedTo[o.Name] = append(renamedTo[o.Name], name)
 		}

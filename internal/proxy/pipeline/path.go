@@ -8,6 +8,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
@@ -30,7 +31,16 @@ type Request struct {
 	Session string
 	Caller  *Caller
 	HTTP    *http.Request
+	// Changed is set by a step that rewrote Msg (a renamed tool called by
+	// its new name): a front end that forwards raw bytes re-encodes them.
+	Changed bool
+	// Answer, when a step sets it, rewrites the result of the answer to
+	// this request before the client sees it (list filtering, renames).
+	Answer Rewrite
 }
+
+// Rewrite turns a result into what the client may see.
+type Rewrite func(result json.RawMessage) json.RawMessage
 
 // Refusal is a step's answer to a message it stops: the HTTP status for a
 // request that cannot go on at all, and the JSON-RPC error for the message.
@@ -65,5 +75,44 @@ func (p *Path) Check(ctx context.Context, r *Request) *Refusal {
 // they would otherwise pass through unread.
 func (p *Path) Empty() bool { return p == nil || len(p.steps) == 0 }
 
-// CallerOf is the caller of an HTTP request as far as the path knows it.
-func CallerOf(r *http.Request) *Caller { return &Caller{Addr: r.RemoteAddr} }
+type callerKey struct{}
+
+// WithCaller is ctx carrying the authenticated caller of its request.
+func WithCaller(ctx context.Context, c *Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerOf is the caller of an HTTP request as far as the path knows it:
+// the authenticated one, or only its address.
+func CallerOf(r *http.Request) *Caller {
+	if c, ok := r.Context().Value(callerKey{}).(*Caller); ok {
+		return c
+	}
+	return &Caller{Addr: r.RemoteAddr}
+}
+
+// CheckAll runs the path over the messages of one HTTP request. It returns
+// the answer rewrites, one per message (nil entries for none; nil when
+// there are none at all), whether a step changed a message, and the first
+// refusal with the message it refused.
+func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (answers []Rewrite, changed bool, refused *wire.Message, ref *Refusal) {
+	if p.Empty() {
+		return nil, false, nil, nil
+	}
+	caller := CallerOf(r)
+	for i, m := range msgs {
+		req := Request{Msg: m, Session: session, Caller: caller, HTTP: r}
+		if ref := p.Check(r.Context(), &req); ref != nil {
+			return nil, false, m, ref
+		}
+		msgs[i] = req.Msg
+		changed = changed || req.Changed
+		if req.Answer != nil {
+			if answers == nil {
+				answers = make([]Rewrite, len(msgs))
+			}
+			answers[i] = req.Answer
+		}
+	}
+	return answers, changed, nil, nil
+}

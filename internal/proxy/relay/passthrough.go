@@ -1,13 +1,16 @@
 package relay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
@@ -19,6 +22,45 @@ type ssePassthrough struct {
 
 	mu    sync.Mutex
 	paths map[string]string // query of an advertised endpoint → backend path
+	// answers are the rewrites of answers still to come on each stream,
+	// by the query of its endpoint, then by request id.
+	answers map[string]map[string]pipeline.Rewrite
+}
+
+// expect registers rewrites of answers to come on the stream of query.
+func (h *ssePassthrough) expect(query string, answers map[string]pipeline.Rewrite) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.answers == nil {
+		h.answers = map[string]map[string]pipeline.Rewrite{}
+	}
+	if h.answers[query] == nil {
+		h.answers[query] = map[string]pipeline.Rewrite{}
+	}
+	for id, fn := range answers {
+		h.answers[query][id] = fn
+	}
+}
+
+// rewriter is the answer rewrite of the stream of query, or nil while no
+// answer on it is to be rewritten. A rewrite is used once.
+func (h *ssePassthrough) rewriter(query string) wire.AnswerRewrite {
+	h.mu.Lock()
+	pending := len(h.answers[query]) > 0
+	h.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	return func(id, result json.RawMessage) (json.RawMessage, bool) {
+		h.mu.Lock()
+		fn, ok := h.answers[query][string(id)]
+		delete(h.answers[query], string(id))
+		h.mu.Unlock()
+		if !ok {
+			return nil, false
+		}
+		return fn(result), true
+	}
 }
 
 func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
@@ -33,13 +75,13 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var key string
-	rw := &endpointRewriter{ResponseWriter: w, rewrite: func(data string) string {
+	var key, query string
+	rw := &endpointRewriter{ResponseWriter: w, answers: func() wire.AnswerRewrite { return h.rewriter(query) }, rewrite: func(data string) string {
 		u, err := url.Parse(strings.TrimSpace(data))
 		if err != nil {
 			return data
 		}
-		key = "sse?" + u.RawQuery
+		key, query = "sse?"+u.RawQuery, u.RawQuery
 		h.mu.Lock()
 		h.paths[u.RawQuery] = u.Path
 		h.mu.Unlock()
@@ -50,7 +92,8 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 	if key != "" { // the stream is over: so is the session
 		h.backend.pool.unbind(context.WithoutCancel(r.Context()), key)
 		h.mu.Lock()
-		delete(h.paths, strings.TrimPrefix(key, "sse?"))
+		delete(h.paths, query)
+		delete(h.answers, query)
 		h.mu.Unlock()
 	}
 }
@@ -64,18 +107,23 @@ func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 		wire.HTTPError(w, http.StatusNotFound, "unknown session: open a new stream at /sse")
 		return
 	}
-	body, _, ok := h.backend.checked(w, r, r.URL.RawQuery)
+	c, ok := h.backend.check(w, r, r.URL.RawQuery)
 	if !ok {
 		return
 	}
-	h.backend.forward(w, r, body, route{addr: addr, session: r.URL.RawQuery}, path)
+	if c.answers != nil {
+		h.expect(r.URL.RawQuery, c.answers)
+	}
+	h.backend.forward(w, r, c.body, route{addr: addr, session: r.URL.RawQuery}, path)
 }
 
 // endpointRewriter rewrites the data of the first "endpoint" event of an
-// event stream as it is written, line by line, flushing as it goes.
+// event stream as it is written, line by line, flushing as it goes; then
+// the answers the request path asked to rewrite (list filtering).
 type endpointRewriter struct {
 	http.ResponseWriter
 	rewrite func(string) string
+	answers func() wire.AnswerRewrite
 	pending []byte
 	inEvent bool
 	done    bool
@@ -83,7 +131,11 @@ type endpointRewriter struct {
 
 func (e *endpointRewriter) Write(p []byte) (int, error) {
 	if e.done {
-		return e.ResponseWriter.Write(p)
+		fn := e.answers()
+		if fn == nil && len(e.pending) == 0 {
+			return e.ResponseWriter.Write(p)
+		}
+		return e.writeAnswers(p, fn)
 	}
 	e.pending = append(e.pending, p...)
 	var out []byte
@@ -107,6 +159,30 @@ func (e *endpointRewriter) Write(p []byte) (int, error) {
 		out = append(out, e.pending...)
 		e.pending = nil
 	}
+	if _, err := e.ResponseWriter.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeAnswers writes the whole lines of pending+p, their answers through
+// fn, and keeps a partial last line for the next write.
+func (e *endpointRewriter) writeAnswers(p []byte, fn wire.AnswerRewrite) (int, error) {
+	e.pending = append(e.pending, p...)
+	var out []byte
+	for {
+		i := bytes.IndexByte(e.pending, '\n')
+		if i < 0 {
+			break
+		}
+		line := e.pending[:i+1]
+		if fn != nil {
+			line = wire.RewriteDataLine(line, fn)
+		}
+		out = append(out, line...)
+		e.pending = e.pending[i+1:]
+	}
+	e.pending = bytes.Clone(e.pending)
 	if _, err := e.ResponseWriter.Write(out); err != nil {
 		return 0, err
 	}

@@ -7,13 +7,16 @@ package relay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,7 +56,10 @@ type Options struct {
 	// Prefix and TrustProxy shape the legacy SSE endpoint advertised.
 	Prefix     string
 	TrustProxy bool
-	Log        *slog.Logger
+	// KeepAuthorization forwards the client's Authorization header to the
+	// backend; by default the proxy, which checked the token, keeps it.
+	KeepAuthorization bool
+	Log               *slog.Logger
 }
 
 // Relay is an sse or streamable-http MCP server reached over HTTP: one URL
@@ -81,6 +87,19 @@ type route struct {
 	// place is true while the request holds a place under the session
 	// cap for the session it may start.
 	place *atomic.Bool
+	// answers rewrite the answers to the request's messages, by id.
+	answers map[string]pipeline.Rewrite
+}
+
+// rewriteAnswers is the answer rewrite of a set of rewrites by id.
+func rewriteAnswers(answers map[string]pipeline.Rewrite) wire.AnswerRewrite {
+	return func(id, result json.RawMessage) (json.RawMessage, bool) {
+		fn, ok := answers[string(id)]
+		if !ok {
+			return nil, false
+		}
+		return fn(result), true
+	}
 }
 
 func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
@@ -101,6 +120,9 @@ func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = pr.In.URL.Scheme, pr.In.URL.Host
 			pr.Out.Host = pr.In.URL.Host
+			if !o.KeepAuthorization {
+				pr.Out.Header.Del("Authorization")
+			}
 		},
 		ModifyResponse: b.remember,
 		FlushInterval:  -1, // every write reaches the client at once (SSE)
@@ -199,32 +221,60 @@ func (b *Relay) target(w http.ResponseWriter, r *http.Request, key string) (stri
 	return addr, true
 }
 
-// checked reads a POST body (bounded), parses it and runs the request path
-// over it; the answer is written when it fails. It returns the body and
-// whether it starts a session.
-func (b *Relay) checked(w http.ResponseWriter, r *http.Request, session string) ([]byte, bool, bool) {
+// checked is a POST that passed the request path: its body (re-encoded
+// if a step rewrote a message), whether it starts a session, and the
+// rewrites of its answers by id.
+type checked struct {
+	body    []byte
+	starts  bool
+	answers map[string]pipeline.Rewrite
+}
+
+// check reads a POST body (bounded), parses it and runs the request path
+// over it; the answer is written when it fails.
+func (b *Relay) check(w http.ResponseWriter, r *http.Request, session string) (checked, bool) {
 	if r.Method != http.MethodPost {
-		return nil, false, true
+		return checked{}, true
 	}
 	body, ok := wire.ReadBody(w, r, b.o.MaxBody)
 	if !ok {
-		return nil, false, false
+		return checked{}, false
 	}
-	msgs, _, err := wire.Parse(body, b.o.MaxBatch)
+	msgs, batch, err := wire.Parse(body, b.o.MaxBatch)
 	if err != nil {
 		wire.WriteRPCError(w, http.StatusBadRequest, wire.CodeOf(err), err.Error())
-		return nil, false, false
+		return checked{}, false
 	}
-	caller := pipeline.CallerOf(r)
-	starts := false
-	for _, m := range msgs {
-		if ref := b.o.Path.Check(r.Context(), &pipeline.Request{Msg: m, Session: session, Caller: caller, HTTP: r}); ref != nil {
-			wire.WriteMessage(w, ref.Status, wire.ErrorResponse(m.ID, ref.Err.Code, ref.Err.Message))
-			return nil, false, false
+	answers, changed, refused, ref := b.o.Path.CheckAll(r, session, msgs)
+	if ref != nil {
+		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
+		return checked{}, false
+	}
+	c := checked{body: body}
+	for i, m := range msgs {
+		c.starts = c.starts || (m.Method == "initialize" && m.IsRequest())
+		if answers != nil && answers[i] != nil {
+			if c.answers == nil {
+				c.answers = map[string]pipeline.Rewrite{}
+			}
+			c.answers[string(m.ID)] = answers[i]
 		}
-		starts = starts || (m.Method == "initialize" && m.IsRequest())
 	}
-	return body, starts && session == "", true
+	c.starts = c.starts && session == ""
+	if changed {
+		if c.body, err = encodeMessages(msgs, batch); err != nil {
+			wire.WriteRPCError(w, http.StatusInternalServerError, wire.CodeInternalError, "re-encode the request: "+err.Error())
+			return checked{}, false
+		}
+	}
+	return c, true
+}
+
+func encodeMessages(msgs []*wire.Message, batch bool) ([]byte, error) {
+	if !batch {
+		return wire.Encode(msgs[0])
+	}
+	return json.Marshal(msgs)
 }
 
 // forward sends r, with body, to addr at path (with r's query).
@@ -245,12 +295,12 @@ func (b *Relay) forward(w http.ResponseWriter, r *http.Request, body []byte, rt 
 // starts a session takes a place under the proxy's session cap first.
 func (b *Relay) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	session := r.Header.Get(wire.HeaderSessionID)
-	body, starts, ok := b.checked(w, r, session)
+	c, ok := b.check(w, r, session)
 	if !ok {
 		return
 	}
-	rt := route{session: session, place: &atomic.Bool{}}
-	if starts {
+	rt := route{session: session, place: &atomic.Bool{}, answers: c.answers}
+	if c.starts {
 		if !b.o.Sessions.Acquire() {
 			w.Header().Set("Retry-After", "5")
 			wire.HTTPError(w, http.StatusServiceUnavailable, fmt.Sprintf("the proxy holds its maximum of %d sessions and streams; retry shortly", b.o.Sessions.Max()))
@@ -266,7 +316,7 @@ func (b *Relay) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	if rt.addr, ok = b.target(w, r, session); !ok {
 		return
 	}
-	b.forward(w, r, body, rt, b.path)
+	b.forward(w, r, c.body, rt, b.path)
 }
 
 // remember binds a new session to the pod that created it, with the place
@@ -277,6 +327,11 @@ func (b *Relay) remember(resp *http.Response) error {
 	rt, ok := resp.Request.Context().Value(routeKey{}).(route)
 	if !ok {
 		return nil
+	}
+	if len(rt.answers) > 0 {
+		if err := rewriteResponse(resp, rewriteAnswers(rt.answers)); err != nil {
+			return err
+		}
 	}
 	ctx := resp.Request.Context()
 	if id := resp.Header.Get(wire.HeaderSessionID); id != "" && rt.session == "" {
@@ -325,6 +380,35 @@ func (b *Relay) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		b.o.Log.Warn("backend request failed", "backend", r.URL.Host, "path", r.URL.Path, "error", err)
 		wire.WriteRPCError(w, http.StatusBadGateway, wire.CodeInternalError, "the MCP server is unreachable: "+err.Error())
 	}
+}
+
+// maxRewrittenBody bounds a JSON answer the proxy reads whole to filter it.
+const maxRewrittenBody = 64 << 20
+
+// rewriteResponse passes the answers of resp through fn: a JSON body read
+// whole, an event stream event by event.
+func rewriteResponse(resp *http.Response, fn wire.AnswerRewrite) error {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch mt {
+	case "text/event-stream":
+		resp.Body = wire.RewriteEvents(resp.Body, fn)
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+	case "application/json":
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxRewrittenBody+1))
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read the answer to rewrite it: %w", err)
+		}
+		if len(body) > maxRewrittenBody {
+			return fmt.Errorf("the answer exceeds %d bytes, the most the proxy filters", maxRewrittenBody)
+		}
+		body = wire.RewriteBody(body, fn)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	return nil
 }
 
 // isBrokenConn is a connection that ended before any answer came.

@@ -87,19 +87,24 @@ func (f *Frontend) Inflight() int64 { return f.streamable.inflight.Load() }
 // CloseAll ends every session (at the end of a drain).
 func (f *Frontend) CloseAll() { f.streamable.closeAll() }
 
-// check runs the request path over msgs; the refusal is the answer.
-func check(w http.ResponseWriter, r *http.Request, path *pipeline.Path, session string, msgs []*wire.Message) bool {
-	if path.Empty() {
-		return true
+// check runs the request path over msgs (which its steps may rewrite); the
+// refusal is the answer. It returns the rewrites of the answers, one per
+// message, or nil.
+func check(w http.ResponseWriter, r *http.Request, path *pipeline.Path, session string, msgs []*wire.Message) ([]pipeline.Rewrite, bool) {
+	answers, _, refused, ref := path.CheckAll(r, session, msgs)
+	if ref != nil {
+		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
+		return nil, false
 	}
-	caller := pipeline.CallerOf(r)
-	for _, m := range msgs {
-		if ref := path.Check(r.Context(), &pipeline.Request{Msg: m, Session: session, Caller: caller, HTTP: r}); ref != nil {
-			wire.WriteMessage(w, ref.Status, wire.ErrorResponse(m.ID, ref.Err.Code, ref.Err.Message))
-			return false
-		}
+	return answers, true
+}
+
+// rewriteOf is the i-th answer rewrite, if any.
+func rewriteOf(answers []pipeline.Rewrite, i int) pipeline.Rewrite {
+	if answers == nil {
+		return nil
 	}
-	return true
+	return answers[i]
 }
 
 // pump writes what box receives to sse, with keep-alives, until the client

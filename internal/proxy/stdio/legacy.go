@@ -89,11 +89,12 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !check(w, r, h.o.Path, id, msgs) {
+	answers, ok := check(w, r, h.o.Path, id, msgs)
+	if !ok {
 		return
 	}
-	for _, m := range msgs {
-		h.mux.fromClient(r.Context(), ls.client, m)
+	for i, m := range msgs {
+		h.mux.fromClientAnswered(r.Context(), ls.client, m, rewriteOf(answers, i))
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

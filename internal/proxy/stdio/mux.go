@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
@@ -48,6 +49,7 @@ type pendingCall struct {
 	gen       uint64          // the backend process it was sent to
 	progress  string          // the backend's progress token, dropped with the call
 	sent      time.Time
+	rewrite   pipeline.Rewrite // what the client may see of the result; nil: all of it
 }
 
 type progressRoute struct {
@@ -218,9 +220,15 @@ func (m *mux) sessionCount() int {
 // It waits for room in the backend's queue until ctx ends: backpressure
 // on the client that sends, never a lock held.
 func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *wire.Message) {
+	m.fromClientAnswered(ctx, s, msg, nil)
+}
+
+// fromClientAnswered is fromClient, with a rewrite of the request's answer
+// (the request path's list filtering and renames).
+func (m *mux) fromClientAnswered(ctx context.Context, s *clientSession, msg *wire.Message, rewrite pipeline.Rewrite) {
 	switch {
 	case msg.IsRequest():
-		m.request(ctx, s, msg)
+		m.request(ctx, s, msg, rewrite)
 	case msg.IsNotification():
 		m.notification(ctx, s, msg)
 	case msg.IsResponse():
@@ -228,7 +236,7 @@ func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *wire.Messag
 	}
 }
 
-func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) {
+func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message, rewrite pipeline.Rewrite) {
 	gen := m.backend.Generation()
 	m.mu.Lock()
 	if s.closed {
@@ -240,7 +248,7 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message) 
 		s.deliver(wire.ErrorFor(msg.ID, err), msg.ID)
 		return
 	}
-	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now()}
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now(), rewrite: rewrite}
 	if call.init {
 		call.requested = requestedVersion(msg.Params)
 		if answer, done := m.initFromCache(call, gen); done {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
@@ -105,7 +106,8 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 		wire.WriteRPCError(w, http.StatusBadRequest, wire.CodeInvalidRequest, "JSON-RPC batches are not allowed from protocol version "+wire.ProtocolNoBatch+" on")
 		return
 	}
-	if !check(w, r, h.o.Path, r.Header.Get(wire.HeaderSessionID), msgs) {
+	answers, ok := check(w, r, h.o.Path, r.Header.Get(wire.HeaderSessionID), msgs)
+	if !ok {
 		return
 	}
 	s, ephemeral, ok := h.sessionFor(w, r, msgs, version)
@@ -116,7 +118,7 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 		defer h.o.Sessions.Release()
 		defer h.mux.close(s.client)
 	}
-	h.forward(w, r, s, msgs, !ephemeral && isInitialize(msgs))
+	h.forward(w, r, s, msgs, answers, !ephemeral && isInitialize(msgs))
 }
 
 // sessionFor finds the request's session, starts one for an initialize, or
@@ -177,7 +179,7 @@ func (h *streamable) lookup(id string) *httpSession {
 
 // forward sends the messages to the backend and, when they include
 // requests, streams the answers back as server-sent events.
-func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSession, msgs []*wire.Message, newSession bool) {
+func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSession, msgs []*wire.Message, answers []pipeline.Rewrite, newSession bool) {
 	box := newMailbox(callStreamOther, false)
 	waiting := map[string]bool{}
 	listen := isListen(msgs)
@@ -202,8 +204,8 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 	s.mu.Unlock()
 	defer h.release(s, waiting, listen)
 
-	for _, m := range msgs {
-		h.mux.fromClient(r.Context(), s.client, m)
+	for i, m := range msgs {
+		h.mux.fromClientAnswered(r.Context(), s.client, m, rewriteOf(answers, i))
 	}
 	if len(waiting) == 0 {
 		w.WriteHeader(http.StatusAccepted)

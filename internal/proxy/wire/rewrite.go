@@ -1,0 +1,111 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+)
+
+// AnswerRewrite rewrites the result of the answer whose id it is given;
+// false: leave the message alone.
+type AnswerRewrite func(id json.RawMessage, result json.RawMessage) (json.RawMessage, bool)
+
+// RewriteBody rewrites the answers in a JSON body: one message or a batch.
+// A body it cannot parse is returned as it is (the client sees what the
+// server said).
+func RewriteBody(body []byte, fn AnswerRewrite) []byte {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var raws []json.RawMessage
+		if json.Unmarshal(trimmed, &raws) != nil {
+			return body
+		}
+		changed := false
+		for i, raw := range raws {
+			if out, ok := rewriteOne(raw, fn); ok {
+				raws[i], changed = out, true
+			}
+		}
+		if !changed {
+			return body
+		}
+		out, err := json.Marshal(raws)
+		if err != nil {
+			return body
+		}
+		return out
+	}
+	if out, ok := rewriteOne(trimmed, fn); ok {
+		return out
+	}
+	return body
+}
+
+func rewriteOne(raw []byte, fn AnswerRewrite) ([]byte, bool) {
+	var m Message
+	if json.Unmarshal(raw, &m) != nil || !m.IsResponse() || len(m.Result) == 0 {
+		return nil, false
+	}
+	result, ok := fn(m.ID, m.Result)
+	if !ok {
+		return nil, false
+	}
+	m.Result = result
+	out, err := Encode(&m)
+	return out, err == nil
+}
+
+// RewriteEvents is src, an event stream, with the answers in its data
+// lines rewritten; every other byte passes as it is, event by event, so the
+// stream is not held back.
+func RewriteEvents(src io.ReadCloser, fn AnswerRewrite) io.ReadCloser {
+	return &eventRewriter{src: src, in: bufio.NewReader(src), fn: fn}
+}
+
+type eventRewriter struct {
+	src io.ReadCloser
+	in  *bufio.Reader
+	fn  AnswerRewrite
+	out []byte
+	err error
+}
+
+func (e *eventRewriter) Read(p []byte) (int, error) {
+	for len(e.out) == 0 {
+		if e.err != nil {
+			return 0, e.err
+		}
+		line, err := e.in.ReadBytes('\n')
+		e.err = err
+		e.out = RewriteDataLine(line, e.fn)
+	}
+	n := copy(p, e.out)
+	e.out = e.out[n:]
+	return n, nil
+}
+
+func (e *eventRewriter) Close() error { return e.src.Close() }
+
+// RewriteDataLine rewrites one line of an event stream if it is a data line
+// that holds an answer fn rewrites; other lines come back unchanged. (The
+// MCP transports put each message on one data line.)
+func RewriteDataLine(line []byte, fn AnswerRewrite) []byte {
+	rest, ok := bytes.CutPrefix(line, []byte("data:"))
+	if !ok {
+		return line
+	}
+	payload := bytes.TrimSpace(rest)
+	if len(payload) == 0 || payload[0] != '{' {
+		return line
+	}
+	out, changed := rewriteOne(payload, fn)
+	if !changed {
+		return line
+	}
+	end := []byte("\n")
+	if bytes.HasSuffix(line, []byte("\r\n")) {
+		end = []byte("\r\n")
+	}
+	return append(append([]byte("data: "), out...), end...)
+}
