@@ -9,8 +9,9 @@ const (
 	ConditionPodTemplateValid = "PodTemplateValid"
 	// ConditionSecretsResolved is False while a referenced Secret or key is missing.
 	ConditionSecretsResolved = "SecretsResolved"
-	// ConditionConfigRefsResolved is False while a referenced ConfigMap or
-	// MCPToolConfig is missing.
+	// ConditionConfigRefsResolved is False while a referenced config
+	// (ConfigMap, MCPToolConfig, MCPOIDCConfig, MCPAuthzConfig) is missing
+	// or invalid.
 	ConditionConfigRefsResolved = "ConfigRefsResolved"
 	// ConditionStdioReplicaCapped is True for stdio servers, whose backend
 	// always runs exactly one pod.
@@ -43,6 +44,7 @@ const (
 	ReasonSecretKeyMissing     = "SecretKeyNotFound"
 	ReasonConfigRefsFound      = "AllConfigRefsFound"
 	ReasonConfigRefMissing     = "ConfigRefNotFound"
+	ReasonConfigRefInvalid     = "ConfigRefInvalid"
 	ReasonStdioSingleBackend   = "StdioSingleBackend"
 	ReasonNotStdio             = "NotStdio"
 	ReasonNoSharedSessions     = "ReplicasWithoutRedis"

@@ -45,6 +45,7 @@ const DefaultPort int32 = 8080
 // +kubebuilder:validation:XValidation:rule="!has(self.proxyMode) || self.transport == 'stdio' || self.proxyMode == self.transport",message="proxyMode only applies to stdio servers; an sse or streamable-http server is offered to clients over its own transport: remove proxyMode or set it equal to transport",fieldPath=".proxyMode"
 // +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.proxyPort) || self.port == self.proxyPort",message="port is the deprecated name of proxyPort and the two differ: remove port and keep proxyPort",fieldPath=".port"
 // +kubebuilder:validation:XValidation:rule="!has(self.targetPort) || !has(self.mcpPort) || self.targetPort == self.mcpPort",message="targetPort is the deprecated name of mcpPort and the two differ: remove targetPort and keep mcpPort",fieldPath=".targetPort"
+// +kubebuilder:validation:XValidation:rule="!(has(self.authzConfig) && has(self.authzConfigRef))",message="authzConfig and authzConfigRef are mutually exclusive: keep one source of policies",fieldPath=".authzConfigRef"
 type MCPServerSpec struct {
 	// Image is the container image of the MCP server, e.g. ghcr.io/org/server:v1.
 	// +required
@@ -167,14 +168,23 @@ type MCPServerSpec struct {
 	// +optional
 	ToolConfigRef *ToolConfigRef `json:"toolConfigRef,omitempty"`
 
-	// OIDCConfigRef names a ConfigMap in the same namespace holding the OIDC
-	// settings the proxy uses to authenticate clients.
+	// OIDCConfigRef names an MCPOIDCConfig in the same namespace: the proxy
+	// then admits only requests with a valid bearer token for this server's
+	// audience. Without it (and without authzConfig) anyone who reaches the
+	// proxy Service can call every tool.
 	// +optional
-	OIDCConfigRef *ConfigMapKeyRef `json:"oidcConfigRef,omitempty"`
+	OIDCConfigRef *MCPOIDCConfigReference `json:"oidcConfigRef,omitempty"`
 
-	// AuthzConfig holds the Cedar authorization policies the proxy enforces.
+	// AuthzConfig holds the Cedar policies the proxy enforces, inline or from
+	// a ConfigMap. Mutually exclusive with authzConfigRef.
 	// +optional
-	AuthzConfig *AuthzConfig `json:"authzConfig,omitempty"`
+	AuthzConfig *AuthzConfigRef `json:"authzConfig,omitempty"`
+
+	// AuthzConfigRef names an MCPAuthzConfig in the same namespace holding
+	// the Cedar policies the proxy enforces. Mutually exclusive with
+	// authzConfig.
+	// +optional
+	AuthzConfigRef *MCPAuthzConfigReference `json:"authzConfigRef,omitempty"`
 
 	// TrustProxyHeaders makes the proxy honour X-Forwarded-Proto/Host/Prefix
 	// when it advertises its own endpoints (set it behind an ingress).
@@ -237,19 +247,6 @@ type SecretKeyRef struct {
 	Key string `json:"key,omitempty"`
 }
 
-// ConfigMapKeyRef names a ConfigMap (and optionally one key) in the
-// MCPServer's namespace.
-type ConfigMapKeyRef struct {
-	// Name of the ConfigMap.
-	// +required
-	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name,omitempty"`
-	// Key in the ConfigMap's data. Defaults to the referencing field's own
-	// key (oidc.json for oidcConfigRef, authz.json for authzConfig).
-	// +optional
-	Key string `json:"key,omitempty"`
-}
-
 // ToolConfigRef names an MCPToolConfig in the MCPServer's namespace.
 type ToolConfigRef struct {
 	// Name of the MCPToolConfig.
@@ -258,30 +255,102 @@ type ToolConfigRef struct {
 	Name string `json:"name,omitempty"`
 }
 
-// AuthzConfig holds Cedar policies, inline or from a ConfigMap.
-// +kubebuilder:validation:XValidation:rule="self.type == 'configMap' ? has(self.configMap) : has(self.inline)",message="authzConfig.type selects where the policies come from: set configMap for type configMap, inline for type inline"
-type AuthzConfig struct {
+// MCPOIDCConfigReference names an MCPOIDCConfig and what is particular to
+// this server: the audience its tokens must carry.
+type MCPOIDCConfigReference struct {
+	// Name of the MCPOIDCConfig.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Audience every token must carry in its "aud" claim, so that a token
+	// issued for another server is refused here.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Audience string `json:"audience"`
+	// Scopes advertised to clients in the protected-resource metadata.
+	// +optional
+	// +listType=atomic
+	Scopes []string `json:"scopes,omitempty"`
+	// ResourceURL is this server's resource identifier in the
+	// protected-resource metadata (RFC 9728); default: the URL clients use.
+	// +optional
+	ResourceURL string `json:"resourceUrl,omitempty"`
+}
+
+// MCPAuthzConfigReference names an MCPAuthzConfig.
+type MCPAuthzConfigReference struct {
+	// Name of the MCPAuthzConfig.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// AuthzConfigRef holds Cedar policies, inline or from a ConfigMap, and how
+// token claims map onto Cedar principals.
+// +kubebuilder:validation:XValidation:rule="self.type == 'configMap' ? has(self.configMap) : !has(self.configMap)",message="configMap must be set when type is 'configMap', and must not be set otherwise"
+// +kubebuilder:validation:XValidation:rule="self.type == 'inline' ? has(self.inline) : !has(self.inline)",message="inline must be set when type is 'inline', and must not be set otherwise"
+type AuthzConfigRef struct {
 	// Type is where the policies come from: configMap or inline.
 	// +kubebuilder:validation:Enum=configMap;inline
-	// +required
-	Type string `json:"type,omitempty"`
-	// ConfigMap holding the authorization configuration.
+	// +kubebuilder:default=configMap
+	Type string `json:"type"`
+	// ConfigMap holding the authorization configuration (ToolHive's
+	// authz.json: {"version":"1.0","type":"cedarv1","cedar":{...}}).
 	// +optional
-	ConfigMap *ConfigMapKeyRef `json:"configMap,omitempty"`
+	ConfigMap *ConfigMapAuthzRef `json:"configMap,omitempty"`
 	// Inline authorization configuration.
 	// +optional
 	Inline *InlineAuthzConfig `json:"inline,omitempty"`
+	// GroupClaimName is the token claim that lists the caller's groups
+	// (default: the first of "groups", "roles", "cognito:groups" present).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	GroupClaimName string `json:"groupClaimName,omitempty"`
+	// RoleClaimName is a token claim whose values also become the caller's
+	// groups.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	RoleClaimName string `json:"roleClaimName,omitempty"`
+	// GroupEntityType is the Cedar entity type of those groups (default
+	// THVGroup), as in `principal in THVGroup::"eng"`.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	GroupEntityType string `json:"groupEntityType,omitempty"`
+}
+
+// ConfigMapAuthzRef names the ConfigMap key holding an authorization
+// configuration.
+type ConfigMapAuthzRef struct {
+	// Name of the ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Key in the ConfigMap's data.
+	// +kubebuilder:default=authz.json
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // InlineAuthzConfig is a Cedar policy set written in the MCPServer.
 type InlineAuthzConfig struct {
-	// Policies are Cedar policy statements.
+	// Policies are Cedar policy statements; each is parsed at admission.
 	// +kubebuilder:validation:MinItems=1
+	// +listType=atomic
 	// +required
 	Policies []string `json:"policies"`
 	// EntitiesJSON is the Cedar entity set, as JSON.
+	// +kubebuilder:default="[]"
 	// +optional
 	EntitiesJSON string `json:"entitiesJson,omitempty"`
+	// PrimaryUpstreamProvider is accepted for ToolHive compatibility and has
+	// no effect on an MCPServer (ToolHive's is a no-op there too); admission
+	// warns when it is set.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
+	PrimaryUpstreamProvider string `json:"primaryUpstreamProvider,omitempty"`
 }
 
 // SessionStorage configures where sessions are routed from.

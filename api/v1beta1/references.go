@@ -7,9 +7,11 @@ type ReferenceKind string
 
 // Kinds an MCPServer references.
 const (
-	ReferenceSecret        ReferenceKind = "Secret"
-	ReferenceConfigMap     ReferenceKind = "ConfigMap"
-	ReferenceMCPToolConfig ReferenceKind = "MCPToolConfig"
+	ReferenceSecret         ReferenceKind = "Secret"
+	ReferenceConfigMap      ReferenceKind = "ConfigMap"
+	ReferenceMCPToolConfig  ReferenceKind = "MCPToolConfig"
+	ReferenceMCPOIDCConfig  ReferenceKind = "MCPOIDCConfig"
+	ReferenceMCPAuthzConfig ReferenceKind = "MCPAuthzConfig"
 )
 
 // Consumer is the workload that reads a referenced object.
@@ -23,11 +25,9 @@ const (
 	ConsumerProxy Consumer = "proxy"
 )
 
-// Keys read from a ConfigMap when its reference names none.
-const (
-	DefaultOIDCConfigKey  = "oidc.json"
-	DefaultAuthzConfigKey = "authz.json"
-)
+// DefaultAuthzConfigKey is the key read from an authzConfig ConfigMap when
+// the reference names none.
+const DefaultAuthzConfigKey = "authz.json"
 
 // Reference is one object in the MCPServer's namespace that the server
 // needs before it can run.
@@ -39,7 +39,7 @@ type Reference struct {
 	Kind ReferenceKind
 	// Name of the object.
 	Name string
-	// Key is the key read from a Secret or ConfigMap; empty for an MCPToolConfig.
+	// Key is the key read from a Secret or ConfigMap; empty for the config kinds.
 	Key string
 	// KeyDefaulted is true when the field names no key and Key is its default.
 	KeyDefaulted bool
@@ -64,10 +64,20 @@ func (m *MCPServer) References() []Reference {
 			Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy})
 	}
 	if ref := s.OIDCConfigRef; ref != nil {
-		refs = append(refs, configMapReference("spec.oidcConfigRef", ref, DefaultOIDCConfigKey))
+		refs = append(refs, Reference{Path: "spec.oidcConfigRef", Kind: ReferenceMCPOIDCConfig,
+			Name: ref.Name, Consumer: ConsumerProxy})
 	}
 	if a := s.AuthzConfig; a != nil && a.ConfigMap != nil {
-		refs = append(refs, configMapReference("spec.authzConfig.configMap", a.ConfigMap, DefaultAuthzConfigKey))
+		r := Reference{Path: "spec.authzConfig.configMap", Kind: ReferenceConfigMap,
+			Name: a.ConfigMap.Name, Key: a.ConfigMap.Key, Consumer: ConsumerProxy}
+		if r.Key == "" {
+			r.Key, r.KeyDefaulted = DefaultAuthzConfigKey, true
+		}
+		refs = append(refs, r)
+	}
+	if ref := s.AuthzConfigRef; ref != nil {
+		refs = append(refs, Reference{Path: "spec.authzConfigRef", Kind: ReferenceMCPAuthzConfig,
+			Name: ref.Name, Consumer: ConsumerProxy})
 	}
 	if ref := s.ToolConfigRef; ref != nil {
 		refs = append(refs, Reference{Path: "spec.toolConfigRef", Kind: ReferenceMCPToolConfig,
@@ -76,10 +86,8 @@ func (m *MCPServer) References() []Reference {
 	return refs
 }
 
-func configMapReference(path string, ref *ConfigMapKeyRef, defaultKey string) Reference {
-	r := Reference{Path: path, Kind: ReferenceConfigMap, Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy}
-	if r.Key == "" {
-		r.Key, r.KeyDefaulted = defaultKey, true
-	}
-	return r
+// ControlsAccess reports whether the proxy authenticates, authorizes or
+// curates tools for this server: it then reads an access document.
+func (s *MCPServerSpec) ControlsAccess() bool {
+	return s.OIDCConfigRef != nil || s.AuthzConfig != nil || s.AuthzConfigRef != nil || s.ToolConfigRef != nil
 }

@@ -42,31 +42,27 @@ func TestReferences(t *testing.T) {
 			spec: MCPServerSpec{SessionStorage: redis(nil)},
 		},
 		{
-			name: "a ConfigMap without a key is read at its field's default key",
-			spec: MCPServerSpec{
-				OIDCConfigRef: &ConfigMapKeyRef{Name: "oidc"},
-				AuthzConfig:   &AuthzConfig{Type: "configMap", ConfigMap: &ConfigMapKeyRef{Name: "cedar"}},
-			},
+			name: "an authzConfig ConfigMap without a key is read at authz.json",
+			spec: MCPServerSpec{AuthzConfig: &AuthzConfigRef{Type: "configMap", ConfigMap: &ConfigMapAuthzRef{Name: "cedar"}}},
 			want: []Reference{
-				{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "oidc.json", KeyDefaulted: true, Consumer: "proxy"},
 				{Path: "spec.authzConfig.configMap", Kind: "ConfigMap", Name: "cedar", Key: "authz.json", KeyDefaulted: true, Consumer: "proxy"},
 			},
 		},
 		{
 			name: "a ConfigMap key the user names is kept",
-			spec: MCPServerSpec{OIDCConfigRef: &ConfigMapKeyRef{Name: "oidc", Key: "prod.json"}},
-			want: []Reference{{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "prod.json", Consumer: "proxy"}},
+			spec: MCPServerSpec{AuthzConfig: &AuthzConfigRef{Type: "configMap", ConfigMap: &ConfigMapAuthzRef{Name: "cedar", Key: "prod.json"}}},
+			want: []Reference{{Path: "spec.authzConfig.configMap", Kind: "ConfigMap", Name: "cedar", Key: "prod.json", Consumer: "proxy"}},
 		},
 		{
 			name: "inline authorization policies reference nothing",
-			spec: MCPServerSpec{AuthzConfig: &AuthzConfig{Type: "inline", Inline: &InlineAuthzConfig{Policies: []string{"permit(principal, action, resource);"}}}},
+			spec: MCPServerSpec{AuthzConfig: &AuthzConfigRef{Type: "inline", Inline: &InlineAuthzConfig{Policies: []string{"permit(principal, action, resource);"}}}},
 		},
 		{
 			name: "every kind at once comes in spec order",
 			spec: MCPServerSpec{
 				ToolConfigRef:  &ToolConfigRef{Name: "filters"},
-				AuthzConfig:    &AuthzConfig{Type: "configMap", ConfigMap: &ConfigMapKeyRef{Name: "cedar", Key: "policies.json"}},
-				OIDCConfigRef:  &ConfigMapKeyRef{Name: "oidc"},
+				AuthzConfigRef: &MCPAuthzConfigReference{Name: "cedar"},
+				OIDCConfigRef:  &MCPOIDCConfigReference{Name: "oidc", Audience: "a"},
 				Transport:      TransportStreamableHTTP,
 				SessionStorage: redis(&SecretKeyRef{Name: "redis", Key: "password"}),
 				Secrets:        []SecretRef{{Name: "github", Key: "token"}},
@@ -74,8 +70,8 @@ func TestReferences(t *testing.T) {
 			want: []Reference{
 				{Path: "spec.secrets[0]", Kind: "Secret", Name: "github", Key: "token", Consumer: "backend"},
 				{Path: "spec.sessionStorage.passwordRef", Kind: "Secret", Name: "redis", Key: "password", Consumer: "proxy"},
-				{Path: "spec.oidcConfigRef", Kind: "ConfigMap", Name: "oidc", Key: "oidc.json", KeyDefaulted: true, Consumer: "proxy"},
-				{Path: "spec.authzConfig.configMap", Kind: "ConfigMap", Name: "cedar", Key: "policies.json", Consumer: "proxy"},
+				{Path: "spec.oidcConfigRef", Kind: "MCPOIDCConfig", Name: "oidc", Consumer: "proxy"},
+				{Path: "spec.authzConfigRef", Kind: "MCPAuthzConfig", Name: "cedar", Consumer: "proxy"},
 				{Path: "spec.toolConfigRef", Kind: "MCPToolConfig", Name: "filters", Consumer: "proxy"},
 			},
 		},

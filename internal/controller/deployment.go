@@ -55,6 +55,9 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig
 	if s.Spec.Transport != v1beta1.TransportStdio {
 		c.BackendService = naming.HeadlessServiceName(s.Name)
 	}
+	if s.Spec.ControlsAccess() {
+		c.AccessConfigMap = naming.AccessConfigMapName(s.Name)
+	}
 	if t := s.Spec.ProxyReadTimeout; t != nil && t.Duration > 0 {
 		c.ReadTimeout = t.Duration
 	}
@@ -69,7 +72,7 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig
 // buildProxyDeployment is the proxy Deployment <name> with container
 // "toolhive". Replicas are written only when spec.replicas is set, so an HPA
 // can own them otherwise.
-func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string) *appsv1.Deployment {
+func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string, clientSecret *v1beta1.SecretKeyRef) *appsv1.Deployment {
 	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
 	podLabels := naming.Labels(s.Name, naming.ComponentProxy)
 	var podAnnotations map[string]string
@@ -103,23 +106,28 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 						RunAsNonRoot:   ptr.To(true),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{proxyContainer(s, tmpl, proxyImage, extraEnv)},
+					Containers: []corev1.Container{proxyContainer(s, tmpl, proxyImage, extraEnv, clientSecret)},
 				},
 			},
 		},
 	}
 }
 
-func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar) corev1.Container {
+func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar, clientSecret *v1beta1.SecretKeyRef) corev1.Container {
 	env := []corev1.EnvVar{{
 		Name:      proxyconfig.EnvNamespace,
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
 	}}
-	if s.Spec.SharesSessionsThroughRedis() && s.Spec.SessionStorage.PasswordRef != nil {
-		ref := s.Spec.SessionStorage.PasswordRef
-		env = append(env, corev1.EnvVar{Name: proxyconfig.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
+	secretEnv := func(name string, ref *v1beta1.SecretKeyRef) {
+		env = append(env, corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key},
 		}})
+	}
+	if s.Spec.SharesSessionsThroughRedis() && s.Spec.SessionStorage.PasswordRef != nil {
+		secretEnv(proxyconfig.EnvRedisPassword, s.Spec.SessionStorage.PasswordRef)
+	}
+	if clientSecret != nil {
+		secretEnv(proxyconfig.EnvOIDCClientSecret, clientSecret)
 	}
 	for _, e := range extraEnv {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})

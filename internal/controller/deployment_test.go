@@ -68,7 +68,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 			},
 		},
 	}
-	if d := cmp.Diff(want, buildProxyDeployment(s, nil, "proxy:test", "")); d != "" {
+	if d := cmp.Diff(want, buildProxyDeployment(s, nil, "proxy:test", "", nil)); d != "" {
 		t.Errorf("deployment (-want +got):\n%s", d)
 	}
 }
@@ -174,7 +174,7 @@ func TestProxyDeploymentVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", tt.hash))
+			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", tt.hash, nil))
 		})
 	}
 }
@@ -191,5 +191,21 @@ func expectNoRedis(t *testing.T, d *appsv1.Deployment) {
 		if e.Name == "SWITCHBOARD_REDIS_PASSWORD" {
 			t.Error("a stdio proxy got the Redis password")
 		}
+	}
+}
+
+func TestProxyOfAServerThatControlsAccess(t *testing.T) {
+	s := newServer(func(s *v1beta1.MCPServer) {
+		s.Spec.OIDCConfigRef = &v1beta1.MCPOIDCConfigReference{Name: "idp", Audience: "osv"}
+	})
+	secret := &v1beta1.SecretKeyRef{Name: "idp-client", Key: "secret"}
+	c := buildProxyDeployment(s, nil, "proxy:test", "abc", secret).Spec.Template.Spec.Containers[0]
+	if !slices.Contains(c.Args, "--access-configmap=mcp-osv-access") {
+		t.Errorf("args %v: want --access-configmap=mcp-osv-access, the document the proxy watches", c.Args)
+	}
+	want := corev1.EnvVar{Name: "SWITCHBOARD_OIDC_CLIENT_SECRET", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "idp-client"}, Key: "secret"}}}
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return cmp.Equal(e, want) }) {
+		t.Errorf("env %+v: want the introspection client secret from its Secret, never in a flag", c.Env)
 	}
 }

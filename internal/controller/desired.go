@@ -16,13 +16,16 @@ func desiredObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyIma
 	if sa := buildMCPServiceAccount(s, tmpl); sa != nil {
 		objs = append(objs, sa)
 	}
+	if cm := buildAccessConfigMap(s, refs.access); cm != nil {
+		objs = append(objs, cm)
+	}
 	objs = append(objs, buildProxyService(s))
 	if svc := buildHeadlessService(s); svc != nil {
 		objs = append(objs, svc)
 	}
 	return append(objs,
 		buildBackendStatefulSet(s, tmpl, proxyImage, refs.backendSecretsHash),
-		buildProxyDeployment(s, tmpl, proxyImage, refs.proxySecretsHash),
+		buildProxyDeployment(s, tmpl, proxyImage, refs.proxySecretsHash, refs.oidcClientSecret),
 	)
 }
 
@@ -33,6 +36,9 @@ func unwantedObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) []clien
 	var out []client.Object
 	if buildHeadlessService(s) == nil {
 		out = append(out, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: naming.HeadlessServiceName(s.Name)}})
+	}
+	if !s.Spec.ControlsAccess() {
+		out = append(out, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: naming.AccessConfigMapName(s.Name)}})
 	}
 	if buildMCPServiceAccount(s, tmpl) == nil {
 		out = append(out, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: naming.MCPServiceAccountName(s.Name)}})

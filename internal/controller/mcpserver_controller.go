@@ -44,11 +44,12 @@ type MCPServerReconciler struct {
 
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // The operator can only grant what it holds, so it holds the proxy's rules too.
 // +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
@@ -163,7 +164,7 @@ func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta
 // the ones that pass by themselves: some of the first are only Pending.
 func warns(phase v1beta1.MCPServerPhase, reason string) bool {
 	switch reason {
-	case v1beta1.ReasonSecretMissing, v1beta1.ReasonSecretKeyMissing, v1beta1.ReasonConfigRefMissing,
+	case v1beta1.ReasonSecretMissing, v1beta1.ReasonSecretKeyMissing, v1beta1.ReasonConfigRefMissing, v1beta1.ReasonConfigRefInvalid,
 		v1beta1.ReasonContainerConfigError, v1beta1.ReasonUnschedulable:
 		return true
 	}
@@ -209,10 +210,13 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, podToServer()).
 		WatchesMetadata(&corev1.Secret{}, r.referencing(indexSecrets)).
 		WatchesMetadata(&corev1.ConfigMap{}, r.referencing(indexConfigMaps)).
 		Watches(&v1beta1.MCPToolConfig{}, r.referencing(indexToolConfigs)).
+		Watches(&v1beta1.MCPOIDCConfig{}, r.referencing(indexOIDCConfigs)).
+		Watches(&v1beta1.MCPAuthzConfig{}, r.referencing(indexAuthzConfigs)).
 		Named("mcpserver").
 		Complete(r)
 }

@@ -9,9 +9,11 @@ import (
 )
 
 // proxyRules is the least privilege the proxy needs: it finds and watches
-// backend pods and their endpoints, reads logs, and attaches to a stdio pod.
-// It creates nothing: every object is the operator's (design §3).
-func proxyRules(t v1beta1.Transport) []rbacv1.PolicyRule {
+// backend pods and their endpoints, reads logs, attaches to a stdio pod, and
+// watches its own access document (that one ConfigMap only). It creates
+// nothing: every object is the operator's (design §3).
+func proxyRules(s *v1beta1.MCPServer) []rbacv1.PolicyRule {
+	t := s.Spec.Transport
 	read := []string{"get", "list", "watch"}
 	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: read},
@@ -21,6 +23,12 @@ func proxyRules(t v1beta1.Transport) []rbacv1.PolicyRule {
 	if t == v1beta1.TransportStdio {
 		rules = append(rules, rbacv1.PolicyRule{
 			APIGroups: []string{""}, Resources: []string{"pods/attach"}, Verbs: []string{"create", "get"},
+		})
+	}
+	if s.Spec.ControlsAccess() {
+		rules = append(rules, rbacv1.PolicyRule{
+			APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: read,
+			ResourceNames: []string{naming.AccessConfigMapName(s.Name)},
 		})
 	}
 	return rules
@@ -37,7 +45,7 @@ func buildProxyRole(s *v1beta1.MCPServer) *rbacv1.Role {
 	return &rbacv1.Role{
 		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "Role"),
 		ObjectMeta: objectMeta(s, naming.ProxyServiceAccountName(s.Name), naming.ComponentProxy),
-		Rules:      proxyRules(s.Spec.Transport),
+		Rules:      proxyRules(s),
 	}
 }
 

@@ -20,18 +20,27 @@ func TestProxyRoleIsLeastPrivilege(t *testing.T) {
 		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
 	}
 	attach := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/attach"}, Verbs: []string{"create", "get"}}
+	access := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: read, ResourceNames: []string{"mcp-osv-access"}}
+	curated := func(s *v1beta1.MCPServer) { s.Spec.ToolConfigRef = &v1beta1.ToolConfigRef{Name: "filters"} }
 	tests := []struct {
 		name      string
 		transport v1beta1.Transport
+		mutate    func(*v1beta1.MCPServer)
 		want      []rbacv1.PolicyRule
 	}{
-		{"a stdio proxy may also attach to pods", v1beta1.TransportStdio, append(append([]rbacv1.PolicyRule(nil), base...), attach)},
-		{"an sse proxy only reads pods and endpoints", v1beta1.TransportSSE, base},
-		{"a streamable-http proxy only reads pods and endpoints", v1beta1.TransportStreamableHTTP, base},
+		{"a stdio proxy may also attach to pods", v1beta1.TransportStdio, nil, append(append([]rbacv1.PolicyRule(nil), base...), attach)},
+		{"an sse proxy only reads pods and endpoints", v1beta1.TransportSSE, nil, base},
+		{"a streamable-http proxy only reads pods and endpoints", v1beta1.TransportStreamableHTTP, nil, base},
+		{"a proxy that controls access reads its own access ConfigMap, and no other", v1beta1.TransportStreamableHTTP, curated,
+			append(append([]rbacv1.PolicyRule(nil), base...), access)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			role := buildProxyRole(newServer(withTransport(tt.transport)))
+			mutate := []func(*v1beta1.MCPServer){withTransport(tt.transport)}
+			if tt.mutate != nil {
+				mutate = append(mutate, tt.mutate)
+			}
+			role := buildProxyRole(newServer(mutate...))
 			if d := cmp.Diff(tt.want, role.Rules); d != "" {
 				t.Errorf("rules (-want +got):\n%s", d)
 			}

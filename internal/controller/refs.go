@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 // resolvedRefs is what the reconciler learned about the objects an MCPServer
@@ -26,6 +27,13 @@ type resolvedRefs struct {
 	// just a key of one that exists.
 	secretAbsent   bool
 	missingConfigs []string
+	// invalidConfigs are referenced configs the proxy cannot enforce.
+	invalidConfigs []string
+	// access is the document the proxy enforces (nil: none).
+	access *proxyconfig.Access
+	// oidcClientSecret is the introspection client secret of the
+	// referenced MCPOIDCConfig, given to the proxy as an env var.
+	oidcClientSecret *v1beta1.SecretKeyRef
 }
 
 // refResolver reads referenced objects straight from the API server, so the
@@ -52,13 +60,26 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 			err = r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, h, &out)
 		case v1beta1.ReferenceConfigMap:
 			missing, err = r.configMapKey(ctx, s.Namespace, ref.Name, ref.Key)
-		case v1beta1.ReferenceMCPToolConfig:
-			missing, err = r.toolConfig(ctx, s.Namespace, ref)
+		case v1beta1.ReferenceMCPToolConfig, v1beta1.ReferenceMCPOIDCConfig, v1beta1.ReferenceMCPAuthzConfig:
+			missing, err = r.configObject(ctx, s.Namespace, ref)
 		}
 		if err != nil {
 			return out, err
 		}
 		out.missingConfigs = appendIf(out.missingConfigs, missing)
+	}
+	if err := r.resolveAccess(ctx, s, &out); err != nil {
+		return out, err
+	}
+	if sec := out.oidcClientSecret; sec != nil {
+		h, ok := hashes[v1beta1.ConsumerProxy]
+		if !ok {
+			h = sha256.New()
+			hashes[v1beta1.ConsumerProxy] = h
+		}
+		if err := r.secretValue(ctx, s.Namespace, sec.Name, sec.Key, h, &out); err != nil {
+			return out, err
+		}
 	}
 	if h, ok := hashes[v1beta1.ConsumerBackend]; ok {
 		out.backendSecretsHash = shortHash(h.Sum(nil))
@@ -119,13 +140,24 @@ func (r refResolver) configMapKey(ctx context.Context, ns, name, key string) (st
 	return "", nil
 }
 
-func (r refResolver) toolConfig(ctx context.Context, ns string, ref v1beta1.Reference) (string, error) {
-	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &v1beta1.MCPToolConfig{})
+// configObject looks up a referenced config kind (MCPToolConfig,
+// MCPOIDCConfig, MCPAuthzConfig).
+func (r refResolver) configObject(ctx context.Context, ns string, ref v1beta1.Reference) (string, error) {
+	var obj client.Object
+	switch ref.Kind {
+	case v1beta1.ReferenceMCPOIDCConfig:
+		obj = &v1beta1.MCPOIDCConfig{}
+	case v1beta1.ReferenceMCPAuthzConfig:
+		obj = &v1beta1.MCPAuthzConfig{}
+	default:
+		obj = &v1beta1.MCPToolConfig{}
+	}
+	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("MCPToolConfig %q (%s)", ref.Name, ref.Path), nil
+		return fmt.Sprintf("%s %q (%s)", ref.Kind, ref.Name, ref.Path), nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("get MCPToolConfig %s: %w", ref.Name, err)
+		return "", fmt.Errorf("get %s %s: %w", ref.Kind, ref.Name, err)
 	}
 	return "", nil
 }

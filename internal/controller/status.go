@@ -73,10 +73,13 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 	} else {
 		set(v1beta1.ConditionSecretsResolved, true, v1beta1.ReasonSecretsFound, "every referenced Secret key exists")
 	}
-	if len(o.refs.missingConfigs) > 0 {
+	switch {
+	case len(o.refs.invalidConfigs) > 0:
+		set(v1beta1.ConditionConfigRefsResolved, false, v1beta1.ReasonConfigRefInvalid, invalidMessage(o.refs.invalidConfigs))
+	case len(o.refs.missingConfigs) > 0:
 		set(v1beta1.ConditionConfigRefsResolved, false, v1beta1.ReasonConfigRefMissing, missingMessage(o.refs.missingConfigs))
-	} else {
-		set(v1beta1.ConditionConfigRefsResolved, true, v1beta1.ReasonConfigRefsFound, "every referenced ConfigMap and MCPToolConfig exists")
+	default:
+		set(v1beta1.ConditionConfigRefsResolved, true, v1beta1.ReasonConfigRefsFound, "every referenced config exists and is valid")
 	}
 	if s.Spec.Transport == v1beta1.TransportStdio {
 		set(v1beta1.ConditionStdioReplicaCapped, true, v1beta1.ReasonStdioSingleBackend,
@@ -113,6 +116,9 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 	}
 	if len(o.refs.missingSecrets) > 0 {
 		return verdict{v1beta1.PhasePending, o.refs.secretReason(), missingMessage(o.refs.missingSecrets)}
+	}
+	if len(o.refs.invalidConfigs) > 0 {
+		return verdict{v1beta1.PhaseFailed, v1beta1.ReasonConfigRefInvalid, invalidMessage(o.refs.invalidConfigs)}
 	}
 	if len(o.refs.missingConfigs) > 0 {
 		return verdict{v1beta1.PhasePending, v1beta1.ReasonConfigRefMissing, missingMessage(o.refs.missingConfigs)}
@@ -295,6 +301,10 @@ func isZero(r *int32) bool { return r != nil && *r == 0 }
 
 func missingMessage(missing []string) string {
 	return "waiting for " + strings.Join(missing, ", ") + " in the MCPServer's namespace; create it and the server starts by itself"
+}
+
+func invalidMessage(invalid []string) string {
+	return strings.Join(invalid, "; ") + "; the proxy refuses every request until it is fixed"
 }
 
 // serverURL is where in-cluster clients reach the server (design §1).

@@ -128,6 +128,9 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		{"pending on a missing tool config", newServer(), func(o *observation) {
 			o.refs.missingConfigs = []string{`MCPToolConfig "filters" (spec.toolConfigRef)`}
 		}, v1beta1.PhasePending, "ConfigRefNotFound", `waiting for MCPToolConfig "filters" (spec.toolConfigRef)`},
+		{"failed on an invalid policy: the proxy refuses every request until it is fixed", newServer(), func(o *observation) {
+			o.refs.invalidConfigs = []string{`MCPAuthzConfig "cedar" is invalid: spec.config.policies[0]: line 1, column 18: unexpected token`}
+		}, v1beta1.PhaseFailed, "ConfigRefInvalid", `MCPAuthzConfig "cedar" is invalid: spec.config.policies[0]: line 1, column 18: unexpected token; the proxy refuses every request until it is fixed`},
 		{"pending when no node fits the pod", newServer(), func(o *observation) {
 			o.backend.Status.ReadyReplicas, o.backend.Status.AvailableReplicas = 0, 0
 			o.pods = []corev1.Pod{unschedulable}
@@ -203,7 +206,7 @@ func TestConditionsCarryObservedGenerationAndURL(t *testing.T) {
 		{Type: "Ready", Status: "True", Reason: "Ready", Message: "2 proxy and 1 backend pods ready", ObservedGeneration: 3},
 		{Type: "PodTemplateValid", Status: "True", Reason: "Valid", Message: "spec.podTemplateSpec is usable", ObservedGeneration: 3},
 		{Type: "SecretsResolved", Status: "True", Reason: "AllSecretsFound", Message: "every referenced Secret key exists", ObservedGeneration: 3},
-		{Type: "ConfigRefsResolved", Status: "True", Reason: "AllConfigRefsFound", Message: "every referenced ConfigMap and MCPToolConfig exists", ObservedGeneration: 3},
+		{Type: "ConfigRefsResolved", Status: "True", Reason: "AllConfigRefsFound", Message: "every referenced config exists and is valid", ObservedGeneration: 3},
 		{Type: "StdioReplicaCapped", Status: "False", Reason: "NotStdio", Message: "the backend scales with spec.backendReplicas", ObservedGeneration: 3},
 		{Type: "SessionStorageWarning", Status: "True", Reason: "ReplicasWithoutRedis", Message: v1beta1.SessionStorageWarningMessage, ObservedGeneration: 3},
 	}

@@ -15,16 +15,20 @@ import (
 // Field indexes on MCPServers by the names of what they reference, so a
 // change to a Secret requeues only the servers that use it.
 const (
-	indexSecrets     = "spec.secretRefs"
-	indexConfigMaps  = "spec.configMapRefs"
-	indexToolConfigs = "spec.toolConfigRef"
+	indexSecrets      = "spec.secretRefs"
+	indexConfigMaps   = "spec.configMapRefs"
+	indexToolConfigs  = "spec.toolConfigRef"
+	indexOIDCConfigs  = "spec.oidcConfigRef"
+	indexAuthzConfigs = "spec.authzConfigRef"
 )
 
 // indexedKinds maps each index field to the kind of the references it holds.
 var indexedKinds = map[string]v1beta1.ReferenceKind{
-	indexSecrets:     v1beta1.ReferenceSecret,
-	indexConfigMaps:  v1beta1.ReferenceConfigMap,
-	indexToolConfigs: v1beta1.ReferenceMCPToolConfig,
+	indexSecrets:      v1beta1.ReferenceSecret,
+	indexConfigMaps:   v1beta1.ReferenceConfigMap,
+	indexToolConfigs:  v1beta1.ReferenceMCPToolConfig,
+	indexOIDCConfigs:  v1beta1.ReferenceMCPOIDCConfig,
+	indexAuthzConfigs: v1beta1.ReferenceMCPAuthzConfig,
 }
 
 func indexReferences(ctx context.Context, idx client.FieldIndexer) error {

@@ -54,6 +54,10 @@ func ProxyServiceName(server string) string { return "mcp-" + server + "-proxy" 
 // StatefulSet of an sse or streamable-http server.
 func HeadlessServiceName(server string) string { return "mcp-" + server + "-headless" }
 
+// AccessConfigMapName is the ConfigMap holding the access document the
+// proxy enforces (authentication, authorization, tool curation).
+func AccessConfigMapName(server string) string { return "mcp-" + server + "-access" }
+
 // ProxyServiceAccountName is the proxy's ServiceAccount, Role and RoleBinding
 // name: the MCPServer's own name, as the reference operator's docs say.
 func ProxyServiceAccountName(server string) string { return server }

@@ -123,10 +123,17 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up MCPServer controller: %w", err)
 	}
+	// After the MCPServer controller: they use its field indexes.
+	if err := controller.SetupConfigControllers(mgr); err != nil {
+		return nil, err
+	}
 	ready := healthz.Ping
 	if o.Webhooks {
 		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("set up MCPServer webhooks: %w", err)
+		}
+		if err := webhookv1beta1.SetupConfigWebhooksWithManager(mgr); err != nil {
+			return nil, err
 		}
 		ready = mgr.GetWebhookServer().StartedChecker()
 	}

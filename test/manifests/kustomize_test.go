@@ -103,8 +103,13 @@ func TestDefaultInstallsTheOperatorWithCertManagerWebhooks(t *testing.T) {
 			t.Errorf("ClusterRoleBinding %s binds %q, want %q", b.GetName(), got, sa.GetName())
 		}
 	}
-	if n := len(find(t, rs, "CustomResourceDefinition")); n != 2 {
-		t.Errorf("%d CRDs rendered, want MCPServer and MCPToolConfig", n)
+	var crds []string
+	for _, c := range find(t, rs, "CustomResourceDefinition") {
+		crds = append(crds, str(t, c, "spec.names.kind"))
+	}
+	slices.Sort(crds)
+	if want := []string{"MCPAuthzConfig", "MCPOIDCConfig", "MCPServer", "MCPToolConfig"}; !slices.Equal(crds, want) {
+		t.Errorf("CRDs rendered: %v, want %v", crds, want)
 	}
 }
 

@@ -265,7 +265,7 @@ func TestReferenceWarningsFollowTheCluster(t *testing.T) {
 			v1beta1.MCPServerSpec{Secrets: []v1beta1.SecretRef{{Name: "github-token", Key: "password"}}},
 			[]string{`spec.secrets[0]: Secret "github-token" in namespace "refs" has no key "password"; the server will wait for it`}},
 		{"an existing ConfigMap says nothing",
-			v1beta1.MCPServerSpec{OIDCConfigRef: &v1beta1.ConfigMapKeyRef{Name: "oidc", Key: "oidc.json"}}, nil},
+			v1beta1.MCPServerSpec{AuthzConfig: &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "oidc", Key: "oidc.json"}}}, nil},
 		{"a missing MCPToolConfig warns",
 			v1beta1.MCPServerSpec{ToolConfigRef: &v1beta1.ToolConfigRef{Name: "filters"}},
 			[]string{`spec.toolConfigRef: MCPToolConfig "filters" not found in namespace "refs"; the server will wait for it`}},

@@ -56,6 +56,10 @@ func newObject(kind v1beta1.ReferenceKind) client.Object {
 		return &corev1.Secret{}
 	case v1beta1.ReferenceConfigMap:
 		return &corev1.ConfigMap{}
+	case v1beta1.ReferenceMCPOIDCConfig:
+		return &v1beta1.MCPOIDCConfig{}
+	case v1beta1.ReferenceMCPAuthzConfig:
+		return &v1beta1.MCPAuthzConfig{}
 	default: // v1beta1.ReferenceMCPToolConfig
 		return &v1beta1.MCPToolConfig{}
 	}

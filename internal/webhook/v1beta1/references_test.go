@@ -27,7 +27,8 @@ func cluster(t *testing.T, funcs interceptor.Funcs) client.Reader {
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: "tools"} }
 	return fake.NewClientBuilder().WithScheme(scheme).WithInterceptorFuncs(funcs).WithObjects(
 		&corev1.Secret{ObjectMeta: meta("github-token"), Data: map[string][]byte{"token": []byte("t")}},
-		&corev1.ConfigMap{ObjectMeta: meta("oidc"), Data: map[string]string{"oidc.json": "{}"}},
+		&v1beta1.MCPOIDCConfig{ObjectMeta: meta("oidc")},
+		&corev1.ConfigMap{ObjectMeta: meta("settings"), Data: map[string]string{"other.json": "{}"}},
 		&corev1.ConfigMap{ObjectMeta: meta("authz"), BinaryData: map[string][]byte{"authz.json": []byte("{}")}},
 		&v1beta1.MCPToolConfig{ObjectMeta: meta("filters")},
 	).Build()
@@ -41,8 +42,8 @@ func TestReferenceWarnings(t *testing.T) {
 	}{
 		{"references that resolve say nothing", func(s *v1beta1.MCPServerSpec) {
 			s.Secrets = []v1beta1.SecretRef{{Name: "github-token", Key: "token"}}
-			s.OIDCConfigRef = &v1beta1.ConfigMapKeyRef{Name: "oidc", Key: "oidc.json"}
-			s.AuthzConfig = &v1beta1.AuthzConfig{Type: "configMap", ConfigMap: &v1beta1.ConfigMapKeyRef{Name: "authz", Key: "authz.json"}}
+			s.OIDCConfigRef = &v1beta1.MCPOIDCConfigReference{Name: "oidc", Audience: "tools"}
+			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "authz", Key: "authz.json"}}
 			s.ToolConfigRef = &v1beta1.ToolConfigRef{Name: "filters"}
 		}, nil},
 		{"a missing Secret warns and the server waits", func(s *v1beta1.MCPServerSpec) {
@@ -60,20 +61,23 @@ func TestReferenceWarnings(t *testing.T) {
 			s.SessionStorage = &v1beta1.SessionStorage{Provider: v1beta1.SessionStorageRedis, Address: "redis:6379",
 				PasswordRef: &v1beta1.SecretKeyRef{Name: "redis-password", Key: "password"}}
 		}, nil},
-		{"missing ConfigMaps and MCPToolConfig warn, in spec order", func(s *v1beta1.MCPServerSpec) {
+		{"missing configs warn, in spec order", func(s *v1beta1.MCPServerSpec) {
 			s.ToolConfigRef = &v1beta1.ToolConfigRef{Name: "renames"}
-			s.OIDCConfigRef = &v1beta1.ConfigMapKeyRef{Name: "oidc-prod"}
-			s.AuthzConfig = &v1beta1.AuthzConfig{Type: "configMap", ConfigMap: &v1beta1.ConfigMapKeyRef{Name: "cedar"}}
+			s.OIDCConfigRef = &v1beta1.MCPOIDCConfigReference{Name: "oidc-prod", Audience: "tools"}
+			s.AuthzConfigRef = &v1beta1.MCPAuthzConfigReference{Name: "cedar"}
 		}, []string{
-			`spec.oidcConfigRef: ConfigMap "oidc-prod" not found in namespace "tools"; the server will wait for it`,
-			`spec.authzConfig.configMap: ConfigMap "cedar" not found in namespace "tools"; the server will wait for it`,
+			`spec.oidcConfigRef: MCPOIDCConfig "oidc-prod" not found in namespace "tools"; the server will wait for it`,
+			`spec.authzConfigRef: MCPAuthzConfig "cedar" not found in namespace "tools"; the server will wait for it`,
 			`spec.toolConfigRef: MCPToolConfig "renames" not found in namespace "tools"; the server will wait for it`,
 		}},
+		{"a missing authzConfig ConfigMap warns", func(s *v1beta1.MCPServerSpec) {
+			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "cedar"}}
+		}, []string{`spec.authzConfig.configMap: ConfigMap "cedar" not found in namespace "tools"; the server will wait for it`}},
 		{"a ConfigMap key the user names must be there", func(s *v1beta1.MCPServerSpec) {
-			s.OIDCConfigRef = &v1beta1.ConfigMapKeyRef{Name: "oidc", Key: "oidc.yaml"}
-		}, []string{`spec.oidcConfigRef: ConfigMap "oidc" in namespace "tools" has no key "oidc.yaml"; the server will wait for it`}},
+			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "authz", Key: "authz.yaml"}}
+		}, []string{`spec.authzConfig.configMap: ConfigMap "authz" in namespace "tools" has no key "authz.yaml"; the server will wait for it`}},
 		{"a ConfigMap's default key is left to the controller", func(s *v1beta1.MCPServerSpec) {
-			s.AuthzConfig = &v1beta1.AuthzConfig{Type: "configMap", ConfigMap: &v1beta1.ConfigMapKeyRef{Name: "oidc"}}
+			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "settings"}}
 		}, nil},
 	}
 	for _, tt := range tests {

@@ -11,14 +11,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/access"
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
 // Admission warnings that are not also condition messages.
 const (
-	portDeprecated              = "spec.port is deprecated: use spec.proxyPort"
-	targetPortDeprecated        = "spec.targetPort is deprecated: use spec.mcpPort"
-	backendReplicasWithoutRedis = "spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, " +
+	portDeprecated                 = "spec.port is deprecated: use spec.proxyPort"
+	targetPortDeprecated           = "spec.targetPort is deprecated: use spec.mcpPort"
+	primaryUpstreamProviderIgnored = "spec.authzConfig.inline.primaryUpstreamProvider has no effect on an MCPServer (it runs no embedded auth server, in ToolHive either): remove it"
+	backendReplicasWithoutRedis    = "spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, " +
 		"which is unreliable behind NAT or shared egress IPs; Redis session storage (spec.sessionStorage.provider redis) is strongly recommended"
 )
 
@@ -38,7 +40,21 @@ func validateSpec(s *v1beta1.MCPServer) (admission.Warnings, field.ErrorList) {
 		warnings, errs = append(warnings, w...), append(errs, e...)
 	}
 	errs = append(errs, validateEnvNames(s, spec)...)
+	errs = append(errs, validateInlineAuthz(s, spec)...)
 	return warnings, errs
+}
+
+// validateInlineAuthz parses inline Cedar policies as the proxy will, so a
+// syntax error is refused at kubectl apply, naming the policy and line.
+func validateInlineAuthz(s *v1beta1.MCPServer, spec *field.Path) field.ErrorList {
+	a := s.Spec.AuthzConfig
+	if a == nil || a.Inline == nil {
+		return nil
+	}
+	if _, err := access.AuthzInline(a, "", s.Name); err != nil {
+		return field.ErrorList{field.Invalid(spec.Child("authzConfig", "inline"), field.OmitValueType{}, err.Error())}
+	}
+	return nil
 }
 
 // specWarnings are the settings that work, but not as well as the user may
@@ -52,6 +68,9 @@ func specWarnings(s *v1beta1.MCPServer) admission.Warnings {
 		warnings = append(warnings, targetPortDeprecated)
 	}
 	warnings = append(warnings, s.Spec.CheckSessionStorage().Warnings()...)
+	if a := s.Spec.AuthzConfig; a != nil && a.Inline != nil && a.Inline.PrimaryUpstreamProvider != "" {
+		warnings = append(warnings, primaryUpstreamProviderIgnored)
+	}
 	if !s.Spec.UsesRedis() && s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
 		warnings = append(warnings, backendReplicasWithoutRedis)
 	}
