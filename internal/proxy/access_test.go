@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 	"github.com/switchboard-mcp/switchboard/test/oidcprovider"
 )
@@ -70,25 +71,13 @@ func oidcFor(p *oidcprovider.Provider) *proxyconfig.OIDC {
 		InsecureAllowHTTP: true, JWKSAllowPrivateIP: true}
 }
 
-// bearer adds a token to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
 func connectAs(t *testing.T, base, tok string) *mcp.ClientSession {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := mcp.NewClient(&mcp.Implementation{Name: "switchboard-test", Version: "1"}, nil)
 	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp",
-		HTTPClient: &http.Client{Transport: bearer{tok, http.DefaultTransport}}}, nil)
+		HTTPClient: &http.Client{Transport: proxytest.Bearer(tok, nil)}}, nil)
 	if err != nil {
 		t.Fatalf("connect with a token: %v", err)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -62,6 +63,13 @@ func run(d time.Duration, clients, idle int) error {
 		return err
 	}
 	defer stopStdio()
+	// The same proxy with every access control on: bearer tokens from a
+	// real OpenID provider, a Cedar policy, and a tool filter and rename.
+	accessProxy, token, stopAccess, err := startAccessProxy(ctx, direct.URL+"/mcp")
+	if err != nil {
+		return err
+	}
+	defer stopAccess()
 	redisAddr, stopRedis, err := startRedis()
 	if err != nil {
 		return err
@@ -85,6 +93,9 @@ func run(d time.Duration, clients, idle int) error {
 		{"streamable-http direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: direct.URL + "/mcp"} }},
 		{"streamable-http through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: httpProxy + "/mcp"} }},
 		{"  … with Redis session routing", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: redisProxy + "/mcp"} }},
+		{"  … with OIDC + Cedar + tool curation", func() mcp.Transport {
+			return &mcp.StreamableClientTransport{Endpoint: accessProxy + "/mcp", HTTPClient: &http.Client{Transport: proxytest.Bearer(token, nil)}}
+		}},
 		{"separate processes: direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepDirect} }},
 		{"separate processes: through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepProxy} }},
 		{"stdio direct (one client)", nil},
@@ -307,6 +318,9 @@ func measure(ctx context.Context, rows []path, clients int, d time.Duration) err
 		ms(sp.p50-sd.p50), ms(sp.p99-sd.p99), 100*sp.perSec/sd.perSec)
 	fmt.Printf("=> Redis session routing vs in-memory, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
 		ms(red.p50-via.p50), 100*red.perSec/via.perSec)
+	acc := results["  … with OIDC + Cedar + tool curation"]
+	fmt.Printf("=> OIDC + Cedar + tool curation vs none, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
+		ms(acc.p50-via.p50), 100*acc.perSec/via.perSec)
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 )
 
 // The local cluster's API server issues ServiceAccount tokens as
@@ -77,20 +79,9 @@ func saToken(t *testing.T, ns, sa, audience string) string {
 	return strings.TrimSpace(out)
 }
 
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
 func connectWithToken(t *testing.T, endpoint, tok string) *mcp.ClientSession {
 	t.Helper()
-	cs, err := connectVia(bearer{tok, http.DefaultTransport}, endpoint)
+	cs, err := connectVia(proxytest.Bearer(tok, nil), endpoint)
 	if err != nil {
 		t.Fatalf("connect to %s with a token: %v", endpoint, err)
 	}
