@@ -71,13 +71,22 @@ func oidcFor(p *oidcprovider.Provider) *proxyconfig.OIDC {
 		InsecureAllowHTTP: true, JWKSAllowPrivateIP: true}
 }
 
-func connectAs(t *testing.T, base, tok string) *mcp.ClientSession {
+// connectAs connects with a token over streamable HTTP, or over the legacy
+// SSE transport.
+func connectAs(t *testing.T, base, tok string, sse bool) *mcp.ClientSession {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	client := &http.Client{Transport: proxytest.Bearer(tok, nil)}
+	var transport mcp.Transport = &mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: client}
+	ctx := context.Background() // the SSE stream lives as long as this context
+	if sse {
+		transport = &mcp.SSEClientTransport{Endpoint: base + "/sse", HTTPClient: client}
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
 	c := mcp.NewClient(&mcp.Implementation{Name: "switchboard-test", Version: "1"}, nil)
-	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp",
-		HTTPClient: &http.Client{Transport: proxytest.Bearer(tok, nil)}}, nil)
+	cs, err := c.Connect(ctx, transport, nil)
 	if err != nil {
 		t.Fatalf("connect with a token: %v", err)
 	}
@@ -119,14 +128,23 @@ const engMayEcho = `permit(principal in THVGroup::"eng", action == Action::"call
 // "group eng may call echo", for a shared stdio server and an HTTP backend.
 func TestOIDCAndCedarOnEveryBackend(t *testing.T) {
 	p := issuer(t)
-	backends := map[string]func(*proxy.Options){
-		"stdio": func(*proxy.Options) {},
-		"streamable-http": func(o *proxy.Options) {
+	backends := []struct {
+		name    string
+		backend func(*proxy.Options)
+		sse     bool // clients speak the legacy SSE transport
+	}{
+		{"stdio", func(*proxy.Options) {}, false},
+		{"stdio offered as sse", func(o *proxy.Options) { o.ProxyMode = "sse" }, true},
+		{"streamable-http", func(o *proxy.Options) {
 			o.Transport, o.BackendURL = "streamable-http", httpServer(t, "streamable-http", false)
-		},
+		}, false},
+		{"sse", func(o *proxy.Options) {
+			o.Transport, o.ProxyMode, o.BackendURL = "sse", "sse", httpServer(t, "sse", false)
+		}, true},
 	}
-	for name, backend := range backends {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range backends {
+		backend, sse := tc.backend, tc.sse
+		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "access.json")
 			writeAccess(t, file, proxyconfig.Access{OIDC: oidcFor(p), Authz: &proxyconfig.Authz{Policies: []string{engMayEcho}}})
 			r := startProxy(t, backend, func(o *proxy.Options) { o.AccessFile = file })
@@ -151,7 +169,7 @@ func TestOIDCAndCedarOnEveryBackend(t *testing.T) {
 				t.Errorf("token for another audience: %d, want 401", status)
 			}
 
-			alice := connectAs(t, r.base, token(t, p, "alice"))
+			alice := connectAs(t, r.base, token(t, p, "alice"), sse)
 			if got := toolNames(t, alice); !slices.Equal(got, []string{"echo"}) {
 				t.Errorf("alice (eng) sees %v, want [echo]", got)
 			}
@@ -162,7 +180,7 @@ func TestOIDCAndCedarOnEveryBackend(t *testing.T) {
 				t.Errorf("alice add: %q, want a denial by policy", msg)
 			}
 
-			bob := connectAs(t, r.base, token(t, p, "bob"))
+			bob := connectAs(t, r.base, token(t, p, "bob"), sse)
 			if got := toolNames(t, bob); len(got) != 0 {
 				t.Errorf("bob (sales) sees %v, want no tools", got)
 			}

@@ -25,6 +25,9 @@ type ssePassthrough struct {
 	// answers are the rewrites of answers still to come on each stream,
 	// by the query of its endpoint, then by request id.
 	answers map[string]map[string]pipeline.Rewrite
+	// streams are the open client streams, by the query of their endpoint:
+	// the proxy's own answers (refusals) are written into them.
+	streams map[string]*endpointRewriter
 }
 
 // expect registers rewrites of answers to come on the stream of query.
@@ -76,7 +79,8 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var key, query string
-	rw := &endpointRewriter{ResponseWriter: w, answers: func() wire.AnswerRewrite { return h.rewriter(query) }, rewrite: func(data string) string {
+	var rw *endpointRewriter
+	rw = &endpointRewriter{ResponseWriter: w, answers: func() wire.AnswerRewrite { return h.rewriter(query) }, rewrite: func(data string) string {
 		u, err := url.Parse(strings.TrimSpace(data))
 		if err != nil {
 			return data
@@ -84,16 +88,22 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 		key, query = "sse?"+u.RawQuery, u.RawQuery
 		h.mu.Lock()
 		h.paths[u.RawQuery] = u.Path
+		if h.streams == nil {
+			h.streams = map[string]*endpointRewriter{}
+		}
+		h.streams[u.RawQuery] = rw
 		h.mu.Unlock()
 		h.backend.pool.bind(r.Context(), key, addr, false)
 		return wire.Advertise(r, h.backend.o.Prefix, h.backend.o.TrustProxy, "/messages") + "?" + u.RawQuery
 	}}
 	h.backend.forward(rw, r, nil, route{addr: addr}, h.backend.path)
+	rw.end()
 	if key != "" { // the stream is over: so is the session
 		h.backend.pool.unbind(context.WithoutCancel(r.Context()), key)
 		h.mu.Lock()
 		delete(h.paths, query)
 		delete(h.answers, query)
+		delete(h.streams, query)
 		h.mu.Unlock()
 	}
 }
@@ -107,7 +117,7 @@ func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 		wire.HTTPError(w, http.StatusNotFound, "unknown session: open a new stream at /sse")
 		return
 	}
-	c, ok := h.backend.check(w, r, r.URL.RawQuery)
+	c, ok := h.backend.check(&streamRefusals{ResponseWriter: w, h: h, query: r.URL.RawQuery}, r, r.URL.RawQuery)
 	if !ok {
 		return
 	}
@@ -117,9 +127,50 @@ func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 	h.backend.forward(w, r, c.body, route{addr: addr, session: r.URL.RawQuery}, path)
 }
 
+// streamRefusals sends the request path's refusal of a request to the
+// client's event stream, where this transport delivers every answer, and
+// answers the POST 202: an HTTP error would end the client's session
+// rather than answer its request.
+type streamRefusals struct {
+	http.ResponseWriter
+	h     *ssePassthrough
+	query string
+	held  int
+}
+
+func (s *streamRefusals) WriteHeader(status int) {
+	if status >= 400 {
+		s.held = status // see Write: the body says whether it is a request's
+		return
+	}
+	s.ResponseWriter.WriteHeader(status)
+}
+
+func (s *streamRefusals) Write(body []byte) (int, error) {
+	if s.held == 0 {
+		return s.ResponseWriter.Write(body)
+	}
+	status := s.held
+	s.held = 0
+	var m wire.Message
+	if json.Unmarshal(body, &m) == nil && len(m.ID) > 0 && string(m.ID) != "null" && len(m.Error) > 0 {
+		s.h.mu.Lock()
+		stream := s.h.streams[s.query]
+		s.h.mu.Unlock()
+		event := append(append([]byte("event: message\ndata: "), bytes.TrimSpace(body)...), "\n\n"...)
+		if stream != nil && stream.inject(event) {
+			s.ResponseWriter.WriteHeader(http.StatusAccepted)
+			return len(body), nil
+		}
+	}
+	s.ResponseWriter.WriteHeader(status)
+	return s.ResponseWriter.Write(body)
+}
+
 // endpointRewriter rewrites the data of the first "endpoint" event of an
 // event stream as it is written, line by line, flushing as it goes; then
-// the answers the request path asked to rewrite (list filtering).
+// the answers the request path asked to rewrite (list filtering). The
+// proxy's own events are injected between the backend's.
 type endpointRewriter struct {
 	http.ResponseWriter
 	rewrite func(string) string
@@ -127,13 +178,72 @@ type endpointRewriter struct {
 	pending []byte
 	inEvent bool
 	done    bool
+
+	// mu orders the backend's writes and the proxy's injected events.
+	mu     sync.Mutex
+	tail   []byte   // the last bytes written, to tell an event boundary
+	queued [][]byte // injected events waiting for a boundary
+	ended  bool
 }
 
 func (e *endpointRewriter) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := e.write(p)
+	if err == nil && len(e.queued) > 0 && e.atBoundary() {
+		for _, ev := range e.queued {
+			_, _ = e.emit(ev)
+		}
+		e.queued = nil
+		e.flush()
+	}
+	return n, err
+}
+
+// inject writes a whole event into the stream at the next event boundary;
+// false when the stream has ended.
+func (e *endpointRewriter) inject(event []byte) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return false
+	}
+	if !e.atBoundary() {
+		e.queued = append(e.queued, event)
+		return true
+	}
+	if _, err := e.emit(event); err != nil {
+		return false
+	}
+	e.flush()
+	return true
+}
+
+func (e *endpointRewriter) end() {
+	e.mu.Lock()
+	e.ended = true
+	e.mu.Unlock()
+}
+
+func (e *endpointRewriter) atBoundary() bool {
+	return e.done && len(e.pending) == 0 && (bytes.HasSuffix(e.tail, []byte("\n\n")) || bytes.HasSuffix(e.tail, []byte("\r\n\r\n")))
+}
+
+// emit writes b to the client and remembers how it ended.
+func (e *endpointRewriter) emit(b []byte) (int, error) {
+	n, err := e.ResponseWriter.Write(b)
+	if len(b) > 0 {
+		e.tail = append(e.tail, b[max(0, len(b)-4):]...)
+		e.tail = e.tail[max(0, len(e.tail)-4):]
+	}
+	return n, err
+}
+
+func (e *endpointRewriter) write(p []byte) (int, error) {
 	if e.done {
 		fn := e.answers()
 		if fn == nil && len(e.pending) == 0 {
-			return e.ResponseWriter.Write(p)
+			return e.emit(p)
 		}
 		return e.writeAnswers(p, fn)
 	}
@@ -159,7 +269,7 @@ func (e *endpointRewriter) Write(p []byte) (int, error) {
 		out = append(out, e.pending...)
 		e.pending = nil
 	}
-	if _, err := e.ResponseWriter.Write(out); err != nil {
+	if _, err := e.emit(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -183,13 +293,19 @@ func (e *endpointRewriter) writeAnswers(p []byte, fn wire.AnswerRewrite) (int, e
 		e.pending = e.pending[i+1:]
 	}
 	e.pending = bytes.Clone(e.pending)
-	if _, err := e.ResponseWriter.Write(out); err != nil {
+	if _, err := e.emit(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
 func (e *endpointRewriter) Flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flush()
+}
+
+func (e *endpointRewriter) flush() {
 	if f, ok := e.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

@@ -89,8 +89,16 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	answers, ok := check(w, r, h.o.Path, id, msgs)
-	if !ok {
+	answers, _, refused, ref := h.o.Path.CheckAll(r, id, msgs)
+	if ref != nil {
+		// On this transport answers travel on the stream: an HTTP error
+		// here would end the client's session, not answer its request.
+		if refused.IsRequest() {
+			ls.client.deliver(wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message), refused.ID)
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
 		return
 	}
 	for i, m := range msgs {
