@@ -179,6 +179,14 @@ func TestServiceAccountTokensAndCedarPolicies(t *testing.T) {
 				}
 				return ""
 			})
+			// Every replica, each reached on its own: bob sees echo there.
+			bobToken := saToken(t, sales.name, "bob", e2eAudience)
+			for _, pod := range strings.Fields(eng.must("get", "pods", "-l", "app.kubernetes.io/instance="+name+",app.kubernetes.io/component=proxy", "-o", "jsonpath={.items[*].metadata.name}")) {
+				direct := connectWithToken(t, eng.portForward("pod/"+pod, 8080)+"/mcp", bobToken)
+				if got := listed(t, direct); !slices.Equal(got, []string{"echo"}) {
+					t.Errorf("proxy pod %s shows bob %v after the edit, want [echo]", pod, got)
+				}
+			}
 			if got, err := call(bob, "echo"); err != nil || got != "e2e" {
 				t.Errorf("bob echo after the edit: %q %v", got, err)
 			}
