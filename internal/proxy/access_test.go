@@ -207,38 +207,46 @@ func TestOIDCAndCedarOnEveryBackend(t *testing.T) {
 }
 
 // TestToolCurationRenamesAndFilters: only the new name of a renamed tool is
-// listed and callable; a filtered tool is callable by neither name.
+// listed and callable; a filtered tool is callable by neither name. In
+// every protocol era, on a stdio and an HTTP backend.
 func TestToolCurationRenamesAndFilters(t *testing.T) {
 	for _, transport := range []string{"stdio", "streamable-http"} {
-		t.Run(transport, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "access.json")
-			writeAccess(t, file, proxyconfig.Access{Tools: &proxyconfig.Tools{
-				Filter:    []string{"say"},
-				Overrides: map[string]proxyconfig.ToolOverride{"echo": {Name: "say", Description: "Says it back."}},
-			}})
-			r := startProxy(t, func(o *proxy.Options) {
-				o.AccessFile = file
-				if transport != "stdio" {
-					o.Transport, o.BackendURL = transport, httpServer(t, transport, false)
-				}
+		for _, era := range eras {
+			t.Run(transport+"/"+era, func(t *testing.T) {
+				file := filepath.Join(t.TempDir(), "access.json")
+				writeAccess(t, file, proxyconfig.Access{Tools: &proxyconfig.Tools{
+					Filter:    []string{"say"},
+					Overrides: map[string]proxyconfig.ToolOverride{"echo": {Name: "say", Description: "Says it back."}},
+				}})
+				r := startProxy(t, func(o *proxy.Options) {
+					o.AccessFile = file
+					if transport != "stdio" {
+						// The Go SDK's handler speaks 2026-07-28 only when stateless.
+						o.Transport, o.BackendURL = transport, httpServer(t, transport, era == "2026-07-28")
+					}
+				})
+				checkCurated(t, connect(t, r, era, nil))
 			})
-			cs := connect(t, r, "2025-06-18", nil)
-			res, err := cs.ListTools(context.Background(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Tools) != 1 || res.Tools[0].Name != "say" || res.Tools[0].Description != "Says it back." {
-				t.Fatalf("tools/list = %+v, want only say, re-described", res.Tools)
-			}
-			if got := callText(t, cs, "say", map[string]any{"text": "renamed"}); got != "renamed" {
-				t.Errorf("say = %q", got)
-			}
-			for _, hidden := range []string{"echo", "add"} {
-				if msg := callErr(t, cs, hidden); !strings.Contains(msg, "unknown tool") {
-					t.Errorf("call %s: %q, want unknown tool", hidden, msg)
-				}
-			}
-		})
+		}
+	}
+}
+
+func checkCurated(t *testing.T, cs *mcp.ClientSession) {
+	t.Helper()
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tools) != 1 || res.Tools[0].Name != "say" || res.Tools[0].Description != "Says it back." {
+		t.Fatalf("tools/list = %+v, want only say, re-described", res.Tools)
+	}
+	if got := callText(t, cs, "say", map[string]any{"text": "renamed"}); got != "renamed" {
+		t.Errorf("say = %q", got)
+	}
+	for _, hidden := range []string{"echo", "add"} {
+		if msg := callErr(t, cs, hidden); !strings.Contains(msg, "unknown tool") {
+			t.Errorf("call %s: %q, want unknown tool", hidden, msg)
+		}
 	}
 }
 

@@ -294,16 +294,8 @@ func callByServerName(c *curation.Curator, req *pipeline.Request) *pipeline.Refu
 
 // target names what a request was about, for a denial: never the policy.
 func target(m *wire.Message) string {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	}
-	_ = json.Unmarshal(m.Params, &p)
-	switch {
-	case p.Name != "":
-		return fmt.Sprintf("%s %q is not allowed for this caller", m.Method, p.Name)
-	case p.URI != "":
-		return fmt.Sprintf("%s %q is not allowed for this caller", m.Method, p.URI)
+	if name := wire.Target(m.Params); name != "" {
+		return fmt.Sprintf("%s %q is not allowed for this caller", m.Method, name)
 	}
 	return m.Method + " is not allowed for this caller"
 }

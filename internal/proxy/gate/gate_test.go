@@ -40,10 +40,10 @@ func TestHeadersMustAgreeWithTheBody(t *testing.T) {
 		refused string
 	}{
 		{"no headers: the body decides", nil, call, ""},
-		{"headers that agree pass", map[string]string{HeaderMethod: "tools/call", HeaderName: "echo"}, call, ""},
-		{"a URI header that agrees passes", map[string]string{HeaderMethod: "resources/read", HeaderName: "file:///a"}, read, ""},
-		{"another method in the header is refused", map[string]string{HeaderMethod: "tools/list"}, call, `Mcp-Method says "tools/list" but the body's method is "tools/call"`},
-		{"another tool in the header is refused", map[string]string{HeaderMethod: "tools/call", HeaderName: "add"}, call, `Mcp-Name says "add" but the body names "echo"`},
+		{"headers that agree pass", map[string]string{wire.HeaderMethod: "tools/call", wire.HeaderName: "echo"}, call, ""},
+		{"a URI header that agrees passes", map[string]string{wire.HeaderMethod: "resources/read", wire.HeaderName: "file:///a"}, read, ""},
+		{"another method in the header is refused", map[string]string{wire.HeaderMethod: "tools/list"}, call, `Mcp-Method says "tools/list" but the body's method is "tools/call"`},
+		{"another tool in the header is refused", map[string]string{wire.HeaderMethod: "tools/call", wire.HeaderName: "add"}, call, `Mcp-Name says "add" but the body names "echo"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,13 +8,6 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
-// Headers of the 2026-07-28 protocol era that repeat, for intermediaries,
-// what the body says.
-const (
-	HeaderMethod = "Mcp-Method"
-	HeaderName   = "Mcp-Name"
-)
-
 // headersAgree refuses a message whose Mcp-Method / Mcp-Name headers say
 // something else than its body: decisions are made on the body, and a
 // gateway that routes on the headers must not be told one thing while the
@@ -23,7 +16,7 @@ func headersAgree(req *pipeline.Request) *pipeline.Refusal {
 	if req.HTTP == nil {
 		return nil
 	}
-	method, name := req.HTTP.Header.Get(HeaderMethod), req.HTTP.Header.Get(HeaderName)
+	method, name := req.HTTP.Header.Get(wire.HeaderMethod), req.HTTP.Header.Get(wire.HeaderName)
 	if method == "" && name == "" {
 		return nil
 	}
@@ -32,21 +25,10 @@ func headersAgree(req *pipeline.Request) *pipeline.Refusal {
 		return nil
 	}
 	if method != "" && method != m.Method {
-		return disagree(HeaderMethod + " says " + quote(method) + " but the body's method is " + quote(m.Method))
+		return disagree(wire.HeaderMethod + " says " + quote(method) + " but the body's method is " + quote(m.Method))
 	}
-	if name != "" {
-		var p struct {
-			Name string `json:"name"`
-			URI  string `json:"uri"`
-		}
-		_ = json.Unmarshal(m.Params, &p)
-		body := p.Name
-		if body == "" {
-			body = p.URI
-		}
-		if body != name {
-			return disagree(HeaderName + " says " + quote(name) + " but the body names " + quote(body))
-		}
+	if body := wire.Target(m.Params); name != "" && body != name {
+		return disagree(wire.HeaderName + " says " + quote(name) + " but the body names " + quote(body))
 	}
 	return nil
 }

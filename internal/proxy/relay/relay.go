@@ -89,6 +89,8 @@ type route struct {
 	place *atomic.Bool
 	// answers rewrite the answers to the request's messages, by id.
 	answers map[string]pipeline.Rewrite
+	// name replaces the Mcp-Name header, for a body the path rewrote.
+	name string
 }
 
 // rewriteAnswers is the answer rewrite of a set of rewrites by id.
@@ -122,6 +124,9 @@ func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
 			pr.Out.Host = pr.In.URL.Host
 			if !o.KeepAuthorization {
 				pr.Out.Header.Del("Authorization")
+			}
+			if rt, ok := pr.In.Context().Value(routeKey{}).(route); ok && rt.name != "" {
+				pr.Out.Header.Set(wire.HeaderName, rt.name)
 			}
 		},
 		ModifyResponse: b.remember,
@@ -228,6 +233,8 @@ type checked struct {
 	body    []byte
 	starts  bool
 	answers map[string]pipeline.Rewrite
+	// name, when set, replaces the request's Mcp-Name header.
+	name string
 }
 
 // check reads a POST body (bounded), parses it and runs the request path
@@ -266,6 +273,11 @@ func (b *Relay) check(w http.ResponseWriter, r *http.Request, session string) (c
 			wire.WriteRPCError(w, http.StatusInternalServerError, wire.CodeInternalError, "re-encode the request: "+err.Error())
 			return checked{}, false
 		}
+		if !batch && r.Header.Get(wire.HeaderName) != "" {
+			// The header repeats the body, which now names the server's
+			// tool: the backend refuses the two disagreeing.
+			c.name = wire.Target(msgs[0].Params)
+		}
 	}
 	return c, true
 }
@@ -299,7 +311,7 @@ func (b *Relay) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rt := route{session: session, place: &atomic.Bool{}, answers: c.answers}
+	rt := route{session: session, place: &atomic.Bool{}, answers: c.answers, name: c.name}
 	if c.starts {
 		if !b.o.Sessions.Acquire() {
 			w.Header().Set("Retry-After", "5")

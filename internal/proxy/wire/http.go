@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,11 @@ import (
 const (
 	HeaderSessionID       = "Mcp-Session-Id"
 	HeaderProtocolVersion = "Mcp-Protocol-Version"
+	// HeaderMethod and HeaderName (2026-07-28 on) repeat, for
+	// intermediaries, the method and the tool, prompt or resource the body
+	// names.
+	HeaderMethod = "Mcp-Method"
+	HeaderName   = "Mcp-Name"
 	// ProtocolNoBatch is the first protocol version that forbids batches.
 	ProtocolNoBatch = "2025-06-18"
 	// ProtocolStateless is the first protocol version without sessions.
@@ -99,4 +105,18 @@ func WriteMessage(w http.ResponseWriter, status int, msg *Message) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// Target is what a request's params name: a tool or prompt name, or a
+// resource URI ("" for none), which HeaderName repeats.
+func Target(params json.RawMessage) string {
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	}
+	_ = json.Unmarshal(params, &p)
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.URI
 }
