@@ -4,10 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 	"github.com/switchboard-mcp/switchboard/test/oidcprovider"
 )
@@ -53,4 +59,34 @@ func startAccessProxy(ctx context.Context, backend string) (string, string, func
 		return "", "", nil, err
 	}
 	return base, token, func() { stop(); cleanup() }, nil
+}
+
+// accessCost measures what authentication, authorization and curation add
+// to a call: the same proxy with them off and on, one session each,
+// alternating for rounds so that both see the same machine, and the
+// median of the per-round p50 differences.
+func accessCost(ctx context.Context, off, on, token string, rounds int, d time.Duration) error {
+	fmt.Printf("\naccess control cost: tools/call echo, 1 session, %d alternating rounds of %s\n", rounds, d)
+	var diffs []time.Duration
+	var offs, ons []time.Duration
+	for range rounds {
+		a, err := load(ctx, func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: off + "/mcp"} }, 1, d)
+		if err != nil {
+			return fmt.Errorf("access off: %w", err)
+		}
+		b, err := load(ctx, func() mcp.Transport {
+			return &mcp.StreamableClientTransport{Endpoint: on + "/mcp", HTTPClient: &http.Client{Transport: proxytest.Bearer(token, nil)}}
+		}, 1, d)
+		if err != nil {
+			return fmt.Errorf("access on: %w", err)
+		}
+		offs, ons, diffs = append(offs, a.p50), append(ons, b.p50), append(diffs, b.p50-a.p50)
+	}
+	slices.Sort(diffs)
+	slices.Sort(offs)
+	slices.Sort(ons)
+	fmt.Printf("p50 off (median of rounds) %s, on %s\n", offs[len(offs)/2].Round(time.Microsecond), ons[len(ons)/2].Round(time.Microsecond))
+	fmt.Printf("=> OIDC + Cedar + tool curation add p50 %+.3f ms (median of per-round differences; range %+.3f … %+.3f ms)\n",
+		ms(diffs[len(diffs)/2]), ms(diffs[0]), ms(diffs[len(diffs)-1]))
+	return nil
 }

@@ -106,6 +106,9 @@ func run(d time.Duration, clients, idle int) error {
 			return err
 		}
 	}
+	if err := accessCost(ctx, httpProxy, accessProxy, token, 9, 2*time.Second); err != nil {
+		return err
+	}
 	for _, p := range []struct{ name, base string }{{"in-memory sessions", httpProxy}, {"Redis sessions", redisProxy}} {
 		rate, err := sessionRate(p.base, 2000)
 		if err != nil {
