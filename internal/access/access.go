@@ -90,6 +90,22 @@ func ValidateOIDC(spec *v1beta1.MCPOIDCConfigSpec) error {
 	return nil
 }
 
+// OIDCWarnings are what in an MCPOIDCConfig applies but does nothing.
+func OIDCWarnings(spec *v1beta1.MCPOIDCConfigSpec) []string {
+	in := spec.Inline
+	if in == nil {
+		return nil
+	}
+	var out []string
+	if (in.ClientSecretRef != nil || in.ClientID != "") && in.IntrospectionURL == "" {
+		out = append(out, "spec.inline.clientId and clientSecretRef are used only to authenticate to introspectionUrl, which is not set: JWTs are verified with the issuer's keys, and opaque tokens are refused")
+	}
+	if in.ProtectedResourceAllowPrivateIP {
+		out = append(out, "spec.inline.protectedResourceAllowPrivateIP has no effect: the proxy advertises resourceUrl as given, private or not")
+	}
+	return out
+}
+
 // checkURL accepts "" and what proxyconfig.CheckURL accepts.
 func checkURL(raw string, allowHTTP bool) error {
 	if raw == "" {

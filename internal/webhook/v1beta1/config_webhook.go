@@ -28,6 +28,7 @@ func SetupConfigWebhooksWithManager(mgr ctrl.Manager) error {
 	oidc := ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPOIDCConfig{}).WithValidator(configValidator[*v1beta1.MCPOIDCConfig]{
 		kind: "MCPOIDCConfig", spec: func(c *v1beta1.MCPOIDCConfig) any { return c.Spec },
 		check: func(c *v1beta1.MCPOIDCConfig) error { return access.ValidateOIDC(&c.Spec) },
+		warn:  func(c *v1beta1.MCPOIDCConfig) []string { return access.OIDCWarnings(&c.Spec) },
 	}).Complete()
 	authz := ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPAuthzConfig{}).WithValidator(configValidator[*v1beta1.MCPAuthzConfig]{
 		kind: "MCPAuthzConfig", spec: func(c *v1beta1.MCPAuthzConfig) any { return c.Spec },
