@@ -146,3 +146,39 @@ func TestAccessDocumentFollowsTheConfigs(t *testing.T) {
 	waitValid(t, ns, "curated", tools, func() v1beta1.ConfigStatus { return tools.Status },
 		validIs(metav1.ConditionTrue, "can enforce", tools.GetGeneration, "guarded"))
 }
+
+// TestOIDCCABundleFollowsItsConfigMap: the CA bundle an MCPOIDCConfig names
+// is read into the document; missing, the document is closed; edited, the
+// document follows, though the MCPServer never names the ConfigMap.
+func TestOIDCCABundleFollowsItsConfigMap(t *testing.T) {
+	ns := namespace(t)
+	oidc := &v1beta1.MCPOIDCConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "idp"}, Spec: v1beta1.MCPOIDCConfigSpec{
+		Type: v1beta1.OIDCTypeInline, Inline: &v1beta1.InlineOIDCSharedConfig{Issuer: "https://idp.example.com",
+			CABundleRef: &v1beta1.CABundleSource{ConfigMapRef: &v1beta1.ConfigMapKeySelector{Name: "idp-ca"}}}}}
+	if err := k8s.Create(ctx, oidc); err != nil {
+		t.Fatal(err)
+	}
+	createServer(t, ns, "private-idp", v1beta1.MCPServerSpec{Image: "example/s:1", Transport: v1beta1.TransportStreamableHTTP,
+		OIDCConfigRef: &v1beta1.MCPOIDCConfigReference{Name: "idp", Audience: "s"}})
+	waitDoc(t, ns, "private-idp", "closed while the CA bundle is missing", closedNaming(`ConfigMap "idp-ca" (caBundleRef of MCPOIDCConfig "idp")`))
+
+	ca := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "idp-ca"}, Data: map[string]string{"ca.crt": "one"}}
+	if err := k8s.Create(ctx, ca); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, ns, "private-idp", "the bundle in the document", caBundleIs("one"))
+	ca.Data["ca.crt"] = "two"
+	if err := k8s.Update(ctx, ca); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, ns, "private-idp", "the edited bundle in the document", caBundleIs("two"))
+}
+
+func caBundleIs(pem string) func(*proxyconfig.Access) error {
+	return func(doc *proxyconfig.Access) error {
+		if doc.Closed != "" || doc.OIDC == nil || doc.OIDC.CABundle != pem {
+			return fmt.Errorf("not open with CA bundle %q", pem)
+		}
+		return nil
+	}
+}

@@ -212,8 +212,8 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, podToServer()).
-		WatchesMetadata(&corev1.Secret{}, r.referencing(indexSecrets)).
-		WatchesMetadata(&corev1.ConfigMap{}, r.referencing(indexConfigMaps)).
+		WatchesMetadata(&corev1.Secret{}, r.referencingDirectlyOrThroughOIDC(indexSecrets, oidcSecrets)).
+		WatchesMetadata(&corev1.ConfigMap{}, r.referencingDirectlyOrThroughOIDC(indexConfigMaps, oidcConfigMaps)).
 		Watches(&v1beta1.MCPToolConfig{}, r.referencing(indexToolConfigs)).
 		Watches(&v1beta1.MCPOIDCConfig{}, r.referencing(indexOIDCConfigs)).
 		Watches(&v1beta1.MCPAuthzConfig{}, r.referencing(indexAuthzConfigs)).

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,16 +59,56 @@ func referencedNames(s *v1beta1.MCPServer, kind v1beta1.ReferenceKind) []string 
 // whose index field names it.
 func (r *MCPServerReconciler) referencing(field string) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list v1beta1.MCPServerList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{field: o.GetName()}); err != nil {
-			return nil
+		return r.serversNaming(ctx, field, o.GetNamespace(), o.GetName())
+	})
+}
+
+// referencingDirectlyOrThroughOIDC is referencing, plus the servers whose
+// MCPOIDCConfig names the object (its CA bundle ConfigMap, its client
+// secret), which the MCPServer itself does not name.
+func (r *MCPServerReconciler) referencingDirectlyOrThroughOIDC(field string, names func(*v1beta1.MCPOIDCConfigSpec) []string) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		reqs := r.serversNaming(ctx, field, o.GetNamespace(), o.GetName())
+		var configs v1beta1.MCPOIDCConfigList
+		if err := r.List(ctx, &configs, client.InNamespace(o.GetNamespace())); err != nil {
+			return reqs
 		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+		for _, c := range configs.Items {
+			if slices.Contains(names(&c.Spec), o.GetName()) {
+				reqs = append(reqs, r.serversNaming(ctx, indexOIDCConfigs, c.Namespace, c.Name)...)
+			}
 		}
 		return reqs
 	})
+}
+
+// oidcConfigMaps and oidcSecrets are what an MCPOIDCConfig reads besides
+// itself.
+func oidcConfigMaps(s *v1beta1.MCPOIDCConfigSpec) []string {
+	if s.Inline == nil || s.Inline.CABundleRef == nil || s.Inline.CABundleRef.ConfigMapRef == nil {
+		return nil
+	}
+	return []string{s.Inline.CABundleRef.ConfigMapRef.Name}
+}
+
+func oidcSecrets(s *v1beta1.MCPOIDCConfigSpec) []string {
+	if s.Inline == nil || s.Inline.ClientSecretRef == nil {
+		return nil
+	}
+	return []string{s.Inline.ClientSecretRef.Name}
+}
+
+// serversNaming are the MCPServers in ns whose index field names name.
+func (r *MCPServerReconciler) serversNaming(ctx context.Context, field, ns, name string) []reconcile.Request {
+	var list v1beta1.MCPServerList
+	if err := r.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: name}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, s := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+	}
+	return reqs
 }
 
 // podToServer maps a pod of an MCPServer (by its labels) to the server, so a
