@@ -41,9 +41,19 @@ func TestOwnedObjectsComeBackAndGoWithTheServer(t *testing.T) {
 		})
 	}
 
-	// Every object is back and working: the chain answers end to end.
-	endpoint := n.portForward("service/"+naming.ProxyServiceName(name), 8080) + "/mcp"
-	waitWhoami(t, endpoint, naming.BackendStatefulSetName(name)+"-0")
+	// Every object is back and working: the chain answers end to end. A
+	// port-forward goes to one pod and ends with it, and the re-created
+	// Deployment may still be replacing the pod the first one picked: each
+	// try forwards anew.
+	want := naming.BackendStatefulSetName(name) + "-0"
+	eventually(t, 2*time.Minute, func() string {
+		endpoint := n.portForward("service/"+naming.ProxyServiceName(name), 8080) + "/mcp"
+		got, err := switchboard("mcp", "call-tool", "--server", endpoint, "--tool", "whoami")
+		if err != nil || strings.TrimSpace(got) != want {
+			return fmt.Sprintf("whoami answered %q (%v); want %q", strings.TrimSpace(got), err, want)
+		}
+		return ""
+	})
 	n.waitReady(name)
 
 	sel := naming.LabelInstance + "=" + name
