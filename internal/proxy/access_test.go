@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 	"github.com/switchboard-mcp/switchboard/test/oidcprovider"
@@ -296,4 +299,42 @@ func getJSON(t *testing.T, url string) map[string]any {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	return out
+}
+
+// TestTheTokenStaysWithTheProxy: the proxy checks the bearer token and does
+// not pass it on to the MCP server; probes and metrics need none.
+func TestTheTokenStaysWithTheProxy(t *testing.T) {
+	p := issuer(t)
+	var seen atomic.Value
+	seen.Store("")
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := r.Header.Get("Authorization"); h != "" {
+			seen.Store(h)
+		}
+		sdk.ServeHTTP(w, r)
+	}))
+	t.Cleanup(backend.Close)
+	file := filepath.Join(t.TempDir(), "access.json")
+	writeAccess(t, file, proxyconfig.Access{OIDC: oidcFor(p)})
+	r := startProxy(t, func(o *proxy.Options) {
+		o.AccessFile, o.Transport, o.BackendURL = file, "streamable-http", backend.URL+"/mcp"
+	})
+	cs := connectAs(t, r.base, token(t, p, "alice"), false)
+	if got := callText(t, cs, "echo", map[string]any{"text": "x"}); got != "x" {
+		t.Fatalf("echo = %q", got)
+	}
+	if h := seen.Load().(string); h != "" {
+		t.Errorf("the MCP server got an Authorization header (%d bytes); the proxy must keep the token", len(h))
+	}
+	for _, path := range []string{"/health", "/livez", "/metrics"} {
+		resp, err := http.Get(r.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a token: %d, want 200", path, resp.StatusCode)
+		}
+	}
 }
