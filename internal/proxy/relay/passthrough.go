@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
@@ -179,7 +180,10 @@ type endpointRewriter struct {
 	inEvent bool
 	done    bool
 
-	// mu orders the backend's writes and the proxy's injected events.
+	// mu orders the backend's writes and the proxy's injected events on
+	// the one connection. The relay's copy holds it across its own writes
+	// (it is the stream's writer either way); an injecting POST waits for
+	// it at most injectWait, never longer.
 	mu     sync.Mutex
 	tail   []byte   // the last bytes written, to tell an event boundary
 	queued [][]byte // injected events waiting for a boundary
@@ -200,10 +204,23 @@ func (e *endpointRewriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// injectWait bounds how long a POST waits to put its answer on the
+// stream, and how long that write may take: the stream's own writes hold
+// mu while the client reads, and a client that stops reading must not
+// hold the POST.
+const injectWait = 2 * time.Second
+
 // inject writes a whole event into the stream at the next event boundary;
-// false when the stream has ended.
+// false when the stream has ended or is not taking writes within
+// injectWait (the caller then answers the POST itself).
 func (e *endpointRewriter) inject(event []byte) bool {
-	e.mu.Lock()
+	deadline := time.Now().Add(injectWait)
+	for !e.mu.TryLock() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	defer e.mu.Unlock()
 	if e.ended {
 		return false
@@ -212,6 +229,9 @@ func (e *endpointRewriter) inject(event []byte) bool {
 		e.queued = append(e.queued, event)
 		return true
 	}
+	rc := http.NewResponseController(e.ResponseWriter)
+	_ = rc.SetWriteDeadline(time.Now().Add(injectWait))
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	if _, err := e.emit(event); err != nil {
 		return false
 	}
