@@ -116,7 +116,8 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 func configStatus(prev v1beta1.ConfigStatus, generation int64, spec any, invalid error, servers []v1beta1.MCPServer) v1beta1.ConfigStatus {
 	st := v1beta1.ConfigStatus{Conditions: slices.Clone(prev.Conditions), ObservedGeneration: generation}
 	data, _ := json.Marshal(spec) // API types: cannot fail
-	st.ConfigHash = shortHash(sha256New(data))
+	sum := sha256.Sum256(data)
+	st.ConfigHash = shortHash(sum[:])
 	for _, s := range servers {
 		st.ReferencingServers = append(st.ReferencingServers, s.Name)
 	}
@@ -128,11 +129,6 @@ func configStatus(prev v1beta1.ConfigStatus, generation int64, spec any, invalid
 	}
 	meta.SetStatusCondition(&st.Conditions, c)
 	return st
-}
-
-func sha256New(b []byte) []byte {
-	sum := sha256.Sum256(b)
-	return sum[:]
 }
 
 // referencedBy maps an MCPServer to the configs of this kind it names.
