@@ -96,6 +96,9 @@ type Config struct {
 	// AccessKey holds the Access document; the proxy watches it. Empty: no
 	// authentication, authorization or curation.
 	AccessConfigMap string
+	// Audit and Telemetry are what the proxy records and exports.
+	Audit     Audit
+	Telemetry Telemetry
 
 	Limits
 }
@@ -315,7 +318,7 @@ func (c Config) Args() []string {
 	add(flagPingInterval, dur(c.PingInterval))
 	add(flagPingTimeout, dur(c.PingTimeout))
 	add(flagProbeInterval, dur(c.ProbeInterval))
-	return args
+	return append(args, observeArgs(c.Audit, c.Telemetry)...)
 }
 
 // RegisterFlags binds the Config's fields to fs, with the defaults the proxy
@@ -362,6 +365,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PingInterval, flagPingInterval, d.PingInterval, "how often to ping a stdio server (negative: never)")
 	fs.DurationVar(&c.PingTimeout, flagPingTimeout, d.PingTimeout, "restart a stdio server that does not answer a ping for this long")
 	fs.DurationVar(&c.ProbeInterval, flagProbeInterval, d.ProbeInterval, "how often to check that each HTTP backend answers MCP (negative: never)")
+	registerObserveFlags(fs, &c.Audit, &c.Telemetry)
 }
 
 func int32Var(fs *flag.FlagSet, p *int32, name string, def int32, usage string) {

@@ -24,6 +24,12 @@ func TestArgsRoundTripThroughFlags(t *testing.T) {
 			ClientWriteTimeout: 5 * time.Second, PingInterval: 6 * time.Second, PingTimeout: 7 * time.Second,
 			ProbeInterval: -time.Second,
 		},
+		Audit: Audit{Enabled: true, IncludeRequestData: true, MaxDataSize: 512},
+		Telemetry: Telemetry{
+			Endpoint: "otel-collector:4318/otel", Protocol: OTLPGRPC, Insecure: true, Tracing: true, Metrics: true, SamplingRate: 0.05,
+			ServiceName: "thv-osv", Headers: map[string]string{"x-team": "a=b", "x-env": "prod"}, SecretHeaders: map[string]string{"Authorization": "OTEL_HEADER_0"},
+			ResourceAttributes: map[string]string{"deployment.environment": "prod"}, CABundleFile: "/ca/ca.crt", LegacyAttributes: true,
+		},
 	}
 	var got Config
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
@@ -92,5 +98,28 @@ func TestNegativeLimitsAreRefusedByName(t *testing.T) {
 	}
 	if err := DefaultLimits.Validate(); err != nil {
 		t.Fatalf("the defaults are refused: %v", err)
+	}
+}
+
+func TestTelemetryValidateNamesTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    Telemetry
+		want string
+	}{
+		{"unknown protocol", Telemetry{Endpoint: "c:4317", Tracing: true, Protocol: "thrift"}, "--otel-protocol"},
+		{"sampling over one", Telemetry{Endpoint: "c:4317", Tracing: true, SamplingRate: 1.5}, "--otel-sampling-rate"},
+		{"tracing without an endpoint", Telemetry{Tracing: true}, "--otel-endpoint"},
+		{"insecure with a CA bundle", Telemetry{Endpoint: "c:4317", Tracing: true, Insecure: true, CABundleFile: "/ca"}, "--otel-ca-bundle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.t.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error naming %s, got %v", tc.want, err)
+			}
+		})
+	}
+	if err := (Telemetry{Endpoint: "c:4318", Tracing: true, SamplingRate: 1}).Validate(); err != nil {
+		t.Fatalf("a valid configuration refused: %v", err)
 	}
 }

@@ -37,6 +37,8 @@ type Request struct {
 	// Answer, when a step sets it, rewrites the result of the answer to
 	// this request before the client sees it (list filtering, renames).
 	Answer Rewrite
+	// watches learn how the request ends (OnDone).
+	watches []Watch
 }
 
 // Rewrite turns a result into what the client may see.
@@ -58,13 +60,17 @@ type Path struct{ steps []Step }
 // New is a path of steps, in order.
 func New(steps ...Step) *Path { return &Path{steps: steps} }
 
-// Check runs every step on r; the first refusal wins.
+// Check runs every step on r; the first refusal wins, and the watches of
+// the steps before it learn of it.
 func (p *Path) Check(ctx context.Context, r *Request) *Refusal {
 	if p == nil {
 		return nil
 	}
 	for _, s := range p.steps {
 		if ref := s(ctx, r); ref != nil {
+			for _, w := range r.watches {
+				w(Outcome{Refusal: ref})
+			}
 			return ref
 		}
 	}
@@ -92,27 +98,48 @@ func CallerOf(r *http.Request) *Caller {
 }
 
 // CheckAll runs the path over the messages of one HTTP request. It returns
-// the answer rewrites, one per message (nil entries for none; nil when
-// there are none at all), whether a step changed a message, and the first
-// refusal with the message it refused.
-func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (answers []Rewrite, changed bool, refused *wire.Message, ref *Refusal) {
+// the replies, one per message (nil when no step asked for any), whether a
+// step changed a message, and the first refusal with the message it
+// refused. It notes the request's first message and caller in the
+// request's Exchange, if it has one.
+func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (replies Replies, changed bool, refused *wire.Message, ref *Refusal) {
 	if p.Empty() {
 		return nil, false, nil, nil
 	}
 	caller := CallerOf(r)
+	if x := exchangeOf(r); x != nil {
+		x.Caller = caller
+		if len(msgs) > 0 {
+			x.Method, x.Target = msgs[0].Method, wire.Target(msgs[0].Params)
+		}
+		for _, m := range msgs {
+			if m.IsRequest() {
+				x.Requests++
+			}
+		}
+	}
 	for i, m := range msgs {
 		req := Request{Msg: m, Session: session, Caller: caller, HTTP: r}
 		if ref := p.Check(r.Context(), &req); ref != nil {
+			// The batch goes nowhere: the messages already passed get no
+			// answer either.
+			replies.FailAll("another message of its batch was refused")
 			return nil, false, m, ref
 		}
 		msgs[i] = req.Msg
 		changed = changed || req.Changed
-		if req.Answer != nil {
-			if answers == nil {
-				answers = make([]Rewrite, len(msgs))
+		reply := req.reply()
+		if !m.IsRequest() {
+			// Nothing comes back for a notification or a client's answer.
+			reply.tell(Outcome{Forwarded: true})
+			continue
+		}
+		if reply != nil {
+			if replies == nil {
+				replies = make(Replies, len(msgs))
 			}
-			answers[i] = req.Answer
+			replies[i] = reply
 		}
 	}
-	return answers, changed, nil, nil
+	return replies, changed, nil, nil
 }

@@ -23,23 +23,23 @@ type ssePassthrough struct {
 
 	mu    sync.Mutex
 	paths map[string]string // query of an advertised endpoint → backend path
-	// answers are the rewrites of answers still to come on each stream,
+	// answers are the replies to answers still to come on each stream,
 	// by the query of its endpoint, then by request id.
-	answers map[string]map[string]pipeline.Rewrite
+	answers map[string]map[string]*pipeline.Reply
 	// streams are the open client streams, by the query of their endpoint:
 	// the proxy's own answers (refusals) are written into them.
 	streams map[string]*endpointRewriter
 }
 
-// expect registers rewrites of answers to come on the stream of query.
-func (h *ssePassthrough) expect(query string, answers map[string]pipeline.Rewrite) {
+// expect registers replies to answers to come on the stream of query.
+func (h *ssePassthrough) expect(query string, answers map[string]*pipeline.Reply) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.answers == nil {
-		h.answers = map[string]map[string]pipeline.Rewrite{}
+		h.answers = map[string]map[string]*pipeline.Reply{}
 	}
 	if h.answers[query] == nil {
-		h.answers[query] = map[string]pipeline.Rewrite{}
+		h.answers[query] = map[string]*pipeline.Reply{}
 	}
 	for id, fn := range answers {
 		h.answers[query][id] = fn
@@ -55,15 +55,12 @@ func (h *ssePassthrough) rewriter(query string) wire.AnswerRewrite {
 	if !pending {
 		return nil
 	}
-	return func(id, result json.RawMessage) (json.RawMessage, bool) {
+	return func(m *wire.Message) bool {
 		h.mu.Lock()
-		fn, ok := h.answers[query][string(id)]
-		delete(h.answers[query], string(id))
+		p := h.answers[query][string(m.ID)]
+		delete(h.answers[query], string(m.ID))
 		h.mu.Unlock()
-		if !ok {
-			return nil, false
-		}
-		return fn(result), true
+		return p.Answer(m)
 	}
 }
 
@@ -103,9 +100,11 @@ func (h *ssePassthrough) stream(w http.ResponseWriter, r *http.Request) {
 		h.backend.pool.unbind(context.WithoutCancel(r.Context()), key)
 		h.mu.Lock()
 		delete(h.paths, query)
+		unanswered := h.answers[query]
 		delete(h.answers, query)
 		delete(h.streams, query)
 		h.mu.Unlock()
+		failAll(unanswered, "the client's event stream ended before the answer came")
 	}
 }
 
@@ -122,8 +121,8 @@ func (h *ssePassthrough) messages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c.answers != nil {
-		h.expect(r.URL.RawQuery, c.answers)
+	if c.replies != nil {
+		h.expect(r.URL.RawQuery, c.replies)
 	}
 	h.backend.forward(w, r, c.body, route{addr: addr, session: r.URL.RawQuery}, path)
 }

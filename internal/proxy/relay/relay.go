@@ -87,20 +87,21 @@ type route struct {
 	// place is true while the request holds a place under the session
 	// cap for the session it may start.
 	place *atomic.Bool
-	// answers rewrite the answers to the request's messages, by id.
-	answers map[string]pipeline.Rewrite
+	// replies take the answers to the request's messages, by id.
+	replies map[string]*pipeline.Reply
 	// name replaces the Mcp-Name header, for a body the path rewrote.
 	name string
 }
 
-// rewriteAnswers is the answer rewrite of a set of rewrites by id.
-func rewriteAnswers(answers map[string]pipeline.Rewrite) wire.AnswerRewrite {
-	return func(id, result json.RawMessage) (json.RawMessage, bool) {
-		fn, ok := answers[string(id)]
-		if !ok {
-			return nil, false
-		}
-		return fn(result), true
+// rewriteAnswers passes each answer through the reply to its request.
+func rewriteAnswers(replies map[string]*pipeline.Reply) wire.AnswerRewrite {
+	return func(m *wire.Message) bool { return replies[string(m.ID)].Answer(m) }
+}
+
+// failAll fails the replies still waiting for an answer.
+func failAll(replies map[string]*pipeline.Reply, why string) {
+	for _, p := range replies {
+		p.Fail(why)
 	}
 }
 
@@ -228,11 +229,11 @@ func (b *Relay) target(w http.ResponseWriter, r *http.Request, key string) (stri
 
 // checked is a POST that passed the request path: its body (re-encoded
 // if a step rewrote a message), whether it starts a session, and the
-// rewrites of its answers by id.
+// replies to its requests by id.
 type checked struct {
 	body    []byte
 	starts  bool
-	answers map[string]pipeline.Rewrite
+	replies map[string]*pipeline.Reply
 	// name, when set, replaces the request's Mcp-Name header.
 	name string
 }
@@ -252,7 +253,7 @@ func (b *Relay) check(w http.ResponseWriter, r *http.Request, session string) (c
 		wire.WriteRPCError(w, http.StatusBadRequest, wire.CodeOf(err), err.Error())
 		return checked{}, false
 	}
-	answers, changed, refused, ref := b.o.Path.CheckAll(r, session, msgs)
+	replies, changed, refused, ref := b.o.Path.CheckAll(r, session, msgs)
 	if ref != nil {
 		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
 		return checked{}, false
@@ -260,16 +261,17 @@ func (b *Relay) check(w http.ResponseWriter, r *http.Request, session string) (c
 	c := checked{body: body}
 	for i, m := range msgs {
 		c.starts = c.starts || (m.Method == "initialize" && m.IsRequest())
-		if answers != nil && answers[i] != nil {
-			if c.answers == nil {
-				c.answers = map[string]pipeline.Rewrite{}
+		if p := replies.Of(i); p != nil {
+			if c.replies == nil {
+				c.replies = map[string]*pipeline.Reply{}
 			}
-			c.answers[string(m.ID)] = answers[i]
+			c.replies[string(m.ID)] = p
 		}
 	}
 	c.starts = c.starts && session == ""
 	if changed {
 		if c.body, err = encodeMessages(msgs, batch); err != nil {
+			replies.FailAll("the proxy could not re-encode the request")
 			wire.WriteRPCError(w, http.StatusInternalServerError, wire.CodeInternalError, "re-encode the request: "+err.Error())
 			return checked{}, false
 		}
@@ -311,7 +313,9 @@ func (b *Relay) serveStreamable(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rt := route{session: session, place: &atomic.Bool{}, answers: c.answers, name: c.name}
+	// Whatever did not come back by the end of the exchange never will.
+	defer failAll(c.replies, "the MCP server's answer did not come back")
+	rt := route{session: session, place: &atomic.Bool{}, replies: c.replies, name: c.name}
 	if c.starts {
 		if !b.o.Sessions.Acquire() {
 			w.Header().Set("Retry-After", "5")
@@ -340,8 +344,8 @@ func (b *Relay) remember(resp *http.Response) error {
 	if !ok {
 		return nil
 	}
-	if len(rt.answers) > 0 {
-		if err := rewriteResponse(resp, rewriteAnswers(rt.answers)); err != nil {
+	if len(rt.replies) > 0 {
+		if err := rewriteResponse(resp, rewriteAnswers(rt.replies)); err != nil {
 			return err
 		}
 	}
@@ -360,6 +364,7 @@ func (b *Relay) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	var netErr net.Error
 	rt, _ := r.Context().Value(routeKey{}).(route)
+	defer failAll(rt.replies, "the request to the MCP server failed: "+err.Error())
 	switch {
 	case errors.As(err, &tooBig):
 		wire.WriteRPCError(w, http.StatusRequestEntityTooLarge, wire.CodeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))

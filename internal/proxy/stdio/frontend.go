@@ -88,23 +88,14 @@ func (f *Frontend) Inflight() int64 { return f.streamable.inflight.Load() }
 func (f *Frontend) CloseAll() { f.streamable.closeAll() }
 
 // check runs the request path over msgs (which its steps may rewrite); the
-// refusal is the answer. It returns the rewrites of the answers, one per
-// message, or nil.
-func check(w http.ResponseWriter, r *http.Request, path *pipeline.Path, session string, msgs []*wire.Message) ([]pipeline.Rewrite, bool) {
-	answers, _, refused, ref := path.CheckAll(r, session, msgs)
+// refusal is the answer. It returns the replies, one per message, or nil.
+func check(w http.ResponseWriter, r *http.Request, path *pipeline.Path, session string, msgs []*wire.Message) (pipeline.Replies, bool) {
+	replies, _, refused, ref := path.CheckAll(r, session, msgs)
 	if ref != nil {
 		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
 		return nil, false
 	}
-	return answers, true
-}
-
-// rewriteOf is the i-th answer rewrite, if any.
-func rewriteOf(answers []pipeline.Rewrite, i int) pipeline.Rewrite {
-	if answers == nil {
-		return nil
-	}
-	return answers[i]
+	return replies, true
 }
 
 // pump writes what box receives to sse, with keep-alives, until the client

@@ -89,7 +89,7 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	answers, _, refused, ref := h.o.Path.CheckAll(r, id, msgs)
+	replies, _, refused, ref := h.o.Path.CheckAll(r, id, msgs)
 	if ref != nil {
 		// On this transport answers travel on the stream: an HTTP error
 		// here would end the client's session, not answer its request.
@@ -102,7 +102,7 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i, m := range msgs {
-		h.mux.fromClientAnswered(r.Context(), ls.client, m, rewriteOf(answers, i))
+		h.mux.fromClientAnswered(r.Context(), ls.client, m, replies.Of(i))
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

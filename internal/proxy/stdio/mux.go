@@ -49,7 +49,7 @@ type pendingCall struct {
 	gen       uint64          // the backend process it was sent to
 	progress  string          // the backend's progress token, dropped with the call
 	sent      time.Time
-	rewrite   pipeline.Rewrite // what the client may see of the result; nil: all of it
+	reply     *pipeline.Reply  // what the client may see of the answer, and who is told of it; nil: none
 }
 
 type progressRoute struct {
@@ -161,6 +161,7 @@ func (m *mux) close(s *clientSession) {
 	s.closed = true
 	delete(m.sessions, s.num)
 	var cancels []string
+	var dropped []pendingCall
 	for clientID, backendID := range s.inflight {
 		if call, ok := m.pending[backendID]; ok && call.init {
 			call.session = nil
@@ -168,13 +169,17 @@ func (m *mux) close(s *clientSession) {
 			delete(s.inflight, clientID)
 			continue
 		}
-		m.forget(backendID)
+		if call, ok := m.forget(backendID); ok {
+			dropped = append(dropped, call)
+		}
 		cancels = append(cancels, backendID)
 	}
 	waiters := m.init.waiters[:0]
 	for _, w := range m.init.waiters {
 		if w.session != s {
 			waiters = append(waiters, w)
+		} else {
+			dropped = append(dropped, w)
 		}
 	}
 	m.init.waiters = waiters
@@ -191,6 +196,9 @@ func (m *mux) close(s *clientSession) {
 		}
 	}
 	m.mu.Unlock()
+	for _, c := range dropped {
+		c.reply.Fail("the client closed its session before the answer came")
+	}
 	for _, id := range cancels {
 		m.sendCancel(id, "the client closed its session")
 	}
@@ -223,12 +231,12 @@ func (m *mux) fromClient(ctx context.Context, s *clientSession, msg *wire.Messag
 	m.fromClientAnswered(ctx, s, msg, nil)
 }
 
-// fromClientAnswered is fromClient, with a rewrite of the request's answer
-// (the request path's list filtering and renames).
-func (m *mux) fromClientAnswered(ctx context.Context, s *clientSession, msg *wire.Message, rewrite pipeline.Rewrite) {
+// fromClientAnswered is fromClient, with the reply the request path made
+// for the request's answer (list filtering and renames, audit, traces).
+func (m *mux) fromClientAnswered(ctx context.Context, s *clientSession, msg *wire.Message, reply *pipeline.Reply) {
 	switch {
 	case msg.IsRequest():
-		m.request(ctx, s, msg, rewrite)
+		m.request(ctx, s, msg, reply)
 	case msg.IsNotification():
 		m.notification(ctx, s, msg)
 	case msg.IsResponse():
@@ -236,25 +244,26 @@ func (m *mux) fromClientAnswered(ctx context.Context, s *clientSession, msg *wir
 	}
 }
 
-func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message, rewrite pipeline.Rewrite) {
+func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message, reply *pipeline.Reply) {
 	gen := m.backend.Generation()
 	m.mu.Lock()
 	if s.closed {
 		m.mu.Unlock()
+		reply.Fail("the client's session is closed")
 		return
 	}
+	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now(), reply: reply}
 	if err := m.admit(s, msg); err != nil {
 		m.mu.Unlock()
-		s.deliver(wire.ErrorFor(msg.ID, err), msg.ID)
+		call.answer(wire.ErrorFor(msg.ID, err))
 		return
 	}
-	call := pendingCall{session: s, id: msg.ID, init: msg.Method == "initialize", gen: gen, sent: time.Now(), rewrite: rewrite}
 	if call.init {
 		call.requested = requestedVersion(msg.Params)
 		if answer, done := m.initFromCache(call, gen); done {
 			m.mu.Unlock()
 			if answer != nil {
-				s.deliver(answer, msg.ID)
+				call.answer(answer)
 			}
 			return
 		}
@@ -266,8 +275,8 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message, 
 	case "resources/subscribe":
 		if len(s.subscriptions) >= maxSubscriptions && !s.subscriptions[uri] {
 			m.mu.Unlock()
-			s.deliver(wire.ErrorResponse(msg.ID, wire.CodeServerError, fmt.Sprintf(
-				"this session holds %d resource subscriptions, the most the proxy keeps: unsubscribe from some first", maxSubscriptions)), msg.ID)
+			call.answer(wire.ErrorResponse(msg.ID, wire.CodeServerError, fmt.Sprintf(
+				"this session holds %d resource subscriptions, the most the proxy keeps: unsubscribe from some first", maxSubscriptions)))
 			return
 		}
 		s.subscriptions[uri] = true
@@ -277,7 +286,7 @@ func (m *mux) request(ctx context.Context, s *clientSession, msg *wire.Message, 
 			// Another client still wants the updates: the server must not
 			// stop sending them.
 			m.mu.Unlock()
-			s.deliver(&wire.Message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")}, msg.ID)
+			call.answer(&wire.Message{JSONRPC: "2.0", ID: msg.ID, Result: json.RawMessage("{}")})
 			return
 		}
 	}
@@ -454,8 +463,10 @@ func (m *mux) forget(backendID string) (pendingCall, bool) {
 	return call, true
 }
 
-// answer hands msg to the call's client, if it is still there.
+// answer hands msg to the call's client, if it is still there, through the
+// call's reply.
 func (c pendingCall) answer(msg *wire.Message) {
+	c.reply.Answer(msg)
 	if c.session != nil {
 		c.session.deliver(msg, c.id)
 	}

@@ -88,9 +88,6 @@ func (m *mux) backendResponse(msg *wire.Message) {
 	m.mu.Unlock()
 	out := *msg
 	out.ID = call.id
-	if call.rewrite != nil && len(out.Result) > 0 {
-		out.Result = call.rewrite(out.Result)
-	}
 	call.answer(&out)
 }
 

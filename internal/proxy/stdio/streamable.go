@@ -106,19 +106,20 @@ func (h *streamable) post(w http.ResponseWriter, r *http.Request) {
 		wire.WriteRPCError(w, http.StatusBadRequest, wire.CodeInvalidRequest, "JSON-RPC batches are not allowed from protocol version "+wire.ProtocolNoBatch+" on")
 		return
 	}
-	answers, ok := check(w, r, h.o.Path, r.Header.Get(wire.HeaderSessionID), msgs)
+	replies, ok := check(w, r, h.o.Path, r.Header.Get(wire.HeaderSessionID), msgs)
 	if !ok {
 		return
 	}
 	s, ephemeral, ok := h.sessionFor(w, r, msgs, version)
 	if !ok {
+		replies.FailAll("the request's session could not be found or started")
 		return
 	}
 	if ephemeral {
 		defer h.o.Sessions.Release()
 		defer h.mux.close(s.client)
 	}
-	h.forward(w, r, s, msgs, answers, !ephemeral && isInitialize(msgs))
+	h.forward(w, r, s, msgs, replies, !ephemeral && isInitialize(msgs))
 }
 
 // sessionFor finds the request's session, starts one for an initialize, or
@@ -179,7 +180,7 @@ func (h *streamable) lookup(id string) *httpSession {
 
 // forward sends the messages to the backend and, when they include
 // requests, streams the answers back as server-sent events.
-func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSession, msgs []*wire.Message, answers []pipeline.Rewrite, newSession bool) {
+func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSession, msgs []*wire.Message, replies pipeline.Replies, newSession bool) {
 	box := newMailbox(callStreamOther, false)
 	waiting := map[string]bool{}
 	listen := isListen(msgs)
@@ -191,6 +192,7 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 		if _, dup := s.calls[string(m.ID)]; dup || waiting[string(m.ID)] {
 			s.mu.Unlock()
 			h.release(s, waiting, listen)
+			replies.FailAll("a request id of the batch was already in flight")
 			wire.WriteMessage(w, http.StatusBadRequest, wire.ErrorResponse(m.ID, wire.CodeInvalidRequest,
 				fmt.Sprintf("request id %s is already in flight in this session: use a new id for each request", m.ID)))
 			return
@@ -205,7 +207,7 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 	defer h.release(s, waiting, listen)
 
 	for i, m := range msgs {
-		h.mux.fromClientAnswered(r.Context(), s.client, m, rewriteOf(answers, i))
+		h.mux.fromClientAnswered(r.Context(), s.client, m, replies.Of(i))
 	}
 	if len(waiting) == 0 {
 		w.WriteHeader(http.StatusAccepted)

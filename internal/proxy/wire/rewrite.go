@@ -7,9 +7,9 @@ import (
 	"io"
 )
 
-// AnswerRewrite rewrites the result of the answer whose id it is given;
-// false: leave the message alone.
-type AnswerRewrite func(id json.RawMessage, result json.RawMessage) (json.RawMessage, bool)
+// AnswerRewrite sees each answer (a result or an error) and may rewrite
+// it in place; false: the message is unchanged.
+type AnswerRewrite func(m *Message) bool
 
 // RewriteBody rewrites the answers in a JSON body: one message or a batch.
 // A body it cannot parse is returned as it is (the client sees what the
@@ -44,14 +44,12 @@ func RewriteBody(body []byte, fn AnswerRewrite) []byte {
 
 func rewriteOne(raw []byte, fn AnswerRewrite) ([]byte, bool) {
 	var m Message
-	if json.Unmarshal(raw, &m) != nil || !m.IsResponse() || len(m.Result) == 0 {
+	if json.Unmarshal(raw, &m) != nil || !m.IsResponse() {
 		return nil, false
 	}
-	result, ok := fn(m.ID, m.Result)
-	if !ok {
+	if !fn(&m) {
 		return nil, false
 	}
-	m.Result = result
 	out, err := Encode(&m)
 	return out, err == nil
 }
