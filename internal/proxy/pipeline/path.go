@@ -107,7 +107,7 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 		return nil, false, nil, nil
 	}
 	caller := CallerOf(r)
-	if x := exchangeOf(r); x != nil {
+	if x := ExchangeOf(r); x != nil {
 		x.Caller = caller
 		if len(msgs) > 0 {
 			x.Method, x.Target = msgs[0].Method, wire.Target(msgs[0].Params)

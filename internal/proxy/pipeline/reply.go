@@ -125,7 +125,8 @@ func WithExchange(ctx context.Context) (context.Context, *Exchange) {
 	return context.WithValue(ctx, exchangeKey{}, x), x
 }
 
-func exchangeOf(r *http.Request) *Exchange {
+// ExchangeOf is r's Exchange, or nil when it has none.
+func ExchangeOf(r *http.Request) *Exchange {
 	x, _ := r.Context().Value(exchangeKey{}).(*Exchange)
 	return x
 }

@@ -59,7 +59,10 @@ type Options struct {
 	// KeepAuthorization forwards the client's Authorization header to the
 	// backend; by default the proxy, which checked the token, keeps it.
 	KeepAuthorization bool
-	Log               *slog.Logger
+	// WrapTransport, when set, wraps each attempt to reach a backend (the
+	// tracing client span that carries the trace context to the server).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	Log           *slog.Logger
 }
 
 // Relay is an sse or streamable-http MCP server reached over HTTP: one URL
@@ -136,16 +139,23 @@ func newRelay(scheme, path string, sse, static bool, o Options) *Relay {
 		ErrorHandler:   b.proxyError,
 		// net/http's default keeps 2 idle connections per host: under
 		// concurrent clients the proxy would dial the backend per request.
-		Transport: failover{pool: b.pool, log: o.Log, next: &http.Transport{
+		Transport: failover{pool: b.pool, log: o.Log, next: wrap(o.WrapTransport, &http.Transport{
 			DialContext:           o.Dial,
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   1024,
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: o.ResponseTimeout,
-		}},
+		})},
 	}
 	b.legacy = &ssePassthrough{backend: b, paths: map[string]string{}}
 	return b
+}
+
+func wrap(w func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper) http.RoundTripper {
+	if w == nil {
+		return rt
+	}
+	return w(rt)
 }
 
 // Streamable serves /mcp for a streamable-http backend.
