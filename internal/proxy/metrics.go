@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
 // metrics are the proxy's Prometheus series, on a registry of its own. The
@@ -66,32 +68,9 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) instrument(endpoint string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := wire.NewRecorder(w)
 		next.ServeHTTP(rec, r)
-		m.requests.WithLabelValues(endpoint, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.requests.WithLabelValues(endpoint, r.Method, strconv.Itoa(rec.Status)).Inc()
 		m.latency.WithLabelValues(endpoint, r.Method).Observe(time.Since(start).Seconds())
 	})
 }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wroteHeader {
-		r.status, r.wroteHeader = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Flush keeps streaming responses unbuffered through the recorder.
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
