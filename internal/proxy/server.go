@@ -45,7 +45,10 @@ type Options struct {
 	// Attach opens a stdio stream to a backend pod (default: the Kubernetes
 	// attach API). Tests replace it where no kubelet runs.
 	Attach func(ctx context.Context, pod *corev1.Pod) (stdin io.WriteCloser, stdout io.ReadCloser, err error)
-	Log    *slog.Logger
+	// AuditOut receives the audit events (default: standard output, the
+	// container's log stream).
+	AuditOut io.Writer
+	Log      *slog.Logger
 }
 
 // Server is a running proxy.

@@ -109,6 +109,9 @@ func run(d time.Duration, clients, idle int) error {
 	if err := accessCost(ctx, httpProxy, accessProxy, token, 9, 2*time.Second); err != nil {
 		return err
 	}
+	if err := observeCost(ctx, httpProxy, direct.URL+"/mcp", 9, 2*time.Second); err != nil {
+		return err
+	}
 	for _, p := range []struct{ name, base string }{{"in-memory sessions", httpProxy}, {"Redis sessions", redisProxy}} {
 		rate, err := sessionRate(p.base, 2000)
 		if err != nil {
