@@ -151,8 +151,10 @@ func (a *Auditor) enqueue(e *event) {
 	}
 }
 
-// drop counts n lost events and says so, at most once per interval; a
-// warning already being given by another goroutine is not waited for.
+// drop counts n lost events and says so, at most once per interval. The
+// warning is given on a goroutine of its own: the log it goes to may be
+// as stuck as the audit stream, and the caller may be the goroutine that
+// reads a shared server's output.
 func (a *Auditor) drop(n int64) {
 	total := a.dropped.Add(n)
 	now := time.Now().UnixNano()
@@ -160,7 +162,7 @@ func (a *Auditor) drop(n int64) {
 	if now-last < int64(dropWarnInterval) || !a.lastWarn.CompareAndSwap(last, now) {
 		return
 	}
-	a.log.Warn("audit events dropped: the audit log is not keeping up", "dropped", total)
+	go a.log.Warn("audit events dropped: the audit log is not keeping up", "dropped", total)
 }
 
 // write is the writer goroutine.
