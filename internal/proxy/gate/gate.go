@@ -151,7 +151,11 @@ func (g *Gate) Handler(next http.Handler) http.Handler {
 				r.authn.Challenge(w, req, err)
 				return
 			}
-			ctx = pipeline.WithCaller(ctx, &pipeline.Caller{Addr: req.RemoteAddr, Subject: id.Subject, Claims: id.Claims})
+			caller := &pipeline.Caller{Addr: req.RemoteAddr, Subject: id.Subject, Claims: id.Claims}
+			ctx = pipeline.WithCaller(ctx, caller)
+			if x := pipeline.ExchangeOf(req); x != nil {
+				x.Caller = caller // for the HTTP middleware outside (audit of streams)
+			}
 		}
 		next.ServeHTTP(w, req.WithContext(ctx))
 	})

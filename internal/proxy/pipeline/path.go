@@ -106,6 +106,7 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 	if p.Empty() {
 		return nil, false, nil, nil
 	}
+	var forwarded Replies
 	caller := CallerOf(r)
 	if x := ExchangeOf(r); x != nil {
 		x.Caller = caller
@@ -122,16 +123,18 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 		req := Request{Msg: m, Session: session, Caller: caller, HTTP: r}
 		if ref := p.Check(r.Context(), &req); ref != nil {
 			// The batch goes nowhere: the messages already passed get no
-			// answer either.
+			// answer either, and their notifications were not sent.
 			replies.FailAll("another message of its batch was refused")
+			forwarded.FailAll("another message of its batch was refused")
 			return nil, false, m, ref
 		}
 		msgs[i] = req.Msg
 		changed = changed || req.Changed
 		reply := req.reply()
 		if !m.IsRequest() {
-			// Nothing comes back for a notification or a client's answer.
-			reply.tell(Outcome{Forwarded: true})
+			// Nothing comes back for a notification or a client's answer:
+			// it is done once the whole batch passes.
+			forwarded = append(forwarded, reply)
 			continue
 		}
 		if reply != nil {
@@ -140,6 +143,9 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 			}
 			replies[i] = reply
 		}
+	}
+	for _, reply := range forwarded {
+		reply.tell(Outcome{Forwarded: true})
 	}
 	return replies, changed, nil, nil
 }

@@ -116,3 +116,17 @@ func TestNoStepAskingMeansNoReplies(t *testing.T) {
 		t.Errorf("replies = %v, want none: the front ends then pass answers through unread", replies)
 	}
 }
+
+func TestANotificationOfARefusedBatchWasNotForwarded(t *testing.T) {
+	var got []string
+	p := New(watching(&got), refusing("tools/call"))
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	p.CheckAll(r, "s", []*wire.Message{
+		msg(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`),
+		msg(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add"}}`),
+	})
+	want := []string{"2 refused no tools/call", " failed another message of its batch was refused"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("outcomes (-want +got):\n%s", d)
+	}
+}
