@@ -96,6 +96,17 @@ func ValidateTelemetry(spec *v1beta1.MCPTelemetryConfigSpec) error {
 	if o == nil {
 		return nil
 	}
+	for _, check := range []func(*v1beta1.MCPTelemetryOTelConfig) error{checkSignals, checkEndpoint, checkHeaders, checkResourceAttributes, checkCABundle} {
+		if err := check(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSignals refuses an endpoint with nothing to send, signals with
+// nowhere to go, and a rate that is not a fraction.
+func checkSignals(o *v1beta1.MCPTelemetryOTelConfig) error {
 	tracing := o.Tracing != nil && o.Tracing.Enabled
 	metrics := o.Metrics != nil && o.Metrics.Enabled
 	switch {
@@ -106,17 +117,17 @@ func ValidateTelemetry(spec *v1beta1.MCPTelemetryConfigSpec) error {
 	case o.Protocol != "" && o.Protocol != v1beta1.OTLPProtocolGRPC && o.Protocol != v1beta1.OTLPProtocolHTTP:
 		return fmt.Errorf("spec.openTelemetry.protocol: %q is not %s or %s", o.Protocol, v1beta1.OTLPProtocolHTTP, v1beta1.OTLPProtocolGRPC)
 	}
-	if err := checkEndpoint(o); err != nil {
-		return err
-	}
 	if o.Tracing != nil && o.Tracing.SamplingRate != "" {
 		if _, err := samplingRate(o.Tracing.SamplingRate); err != nil {
 			return fmt.Errorf("spec.openTelemetry.tracing.samplingRate: %w", err)
 		}
 	}
-	if err := checkHeaders(o); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkResourceAttributes refuses keys the proxy's key=value flags cannot
+// carry, and service.name, which each server sets for itself.
+func checkResourceAttributes(o *v1beta1.MCPTelemetryOTelConfig) error {
 	for k := range o.ResourceAttributes {
 		switch {
 		case k == "" || strings.Contains(k, "="):
@@ -125,7 +136,7 @@ func ValidateTelemetry(spec *v1beta1.MCPTelemetryConfigSpec) error {
 			return fmt.Errorf("spec.openTelemetry.resourceAttributes: service.name is set per server: remove it here and set telemetryConfigRef.serviceName in each MCPServer")
 		}
 	}
-	return checkCABundle(o)
+	return nil
 }
 
 // checkEndpoint refuses an endpoint the exporters cannot reach as written.
@@ -232,19 +243,27 @@ func otlpEndpoint(raw string) (endpoint, scheme string, err error) {
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Contains(rest, "?") || strings.Contains(rest, "#"):
 		return "", "", fmt.Errorf("%q: user information, a query or a fragment cannot be sent to a collector: %s", raw, form)
 	}
-	port := u.Port()
-	switch {
-	case port == "" && !hasScheme:
-		return "", "", fmt.Errorf("%q has no port: %s", raw, form)
-	case port == "" && scheme == "https":
-		port = "443"
-	case port == "":
-		port = "80"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", "", fmt.Errorf("%q: port %s is not between 1 and 65535", raw, port)
+	port, err := endpointPort(raw, u.Port(), scheme)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %s", err, form)
 	}
 	return net.JoinHostPort(u.Hostname(), port) + strings.TrimSuffix(u.EscapedPath(), "/"), scheme, nil
+}
+
+// endpointPort is the endpoint's port, its scheme's when it names none.
+func endpointPort(raw, port, scheme string) (string, error) {
+	switch {
+	case port == "" && scheme == "":
+		return "", fmt.Errorf("%q has no port", raw)
+	case port == "" && scheme == "https":
+		return "443", nil
+	case port == "":
+		return "80", nil
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%q: port %s is not between 1 and 65535", raw, port)
+	}
+	return port, nil
 }
 
 func samplingRate(s string) (float64, error) {
@@ -279,6 +298,17 @@ func TelemetryWarnings(spec *v1beta1.MCPTelemetryConfigSpec) []string {
 	case o.Endpoint == "":
 		return append(out, "spec.openTelemetry.enabled is true but no endpoint, tracing or metrics is set: nothing is exported")
 	}
+	out = append(out, endpointWarnings(o)...)
+	if o.Insecure && len(o.SensitiveHeaders) > 0 {
+		out = append(out, "spec.openTelemetry.sensitiveHeaders are sent in plain text, because insecure is true: anyone on the path to the collector can read them")
+	}
+	return out
+}
+
+// endpointWarnings: an http:// scheme that does not mean plain text, and a
+// port that is another protocol's.
+func endpointWarnings(o *v1beta1.MCPTelemetryOTelConfig) []string {
+	var out []string
 	endpoint, scheme, _ := otlpEndpoint(o.Endpoint)
 	if scheme == "http" && !o.Insecure {
 		out = append(out, fmt.Sprintf("spec.openTelemetry.endpoint: the http:// scheme does not turn TLS off (ToolHive drops it, and so does Switchboard): "+
@@ -293,9 +323,6 @@ func TelemetryWarnings(spec *v1beta1.MCPTelemetryConfigSpec) []string {
 		case port == "4318" && protocol == v1beta1.OTLPProtocolGRPC:
 			out = append(out, "spec.openTelemetry.endpoint: port 4318 is where collectors take OTLP over HTTP, but protocol is grpc, usually on port 4317: use port 4317, or set protocol: http/protobuf")
 		}
-	}
-	if o.Insecure && len(o.SensitiveHeaders) > 0 {
-		out = append(out, "spec.openTelemetry.sensitiveHeaders are sent in plain text, because insecure is true: anyone on the path to the collector can read them")
 	}
 	return out
 }
