@@ -294,3 +294,37 @@ func TestReferenceWarningsFollowTheCluster(t *testing.T) {
 }
 
 func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
+
+// TestInlineTelemetryIsNotSilentlyDropped: ToolHive v0.63's MCPServer has
+// no inline spec.telemetry (telemetryConfigRef replaced it), and neither
+// has ours; an old manifest that still sets it is refused by kubectl's
+// strict field validation and warned about otherwise, never dropped in
+// silence.
+func TestInlineTelemetryIsNotSilentlyDropped(t *testing.T) {
+	k, warnings := newClient(t)
+	ensureNamespace(t, k, "warnings")
+	manifest := func() *unstructured.Unstructured {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(`apiVersion: toolhive.stacklok.dev/v1beta1
+kind: MCPServer
+metadata: {name: inline-telemetry, namespace: warnings}
+spec:
+  image: example/server
+  telemetry:
+    openTelemetry: {enabled: true, endpoint: "otel-collector:4318"}
+`), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	err := k.Create(context.Background(), manifest(), client.DryRunAll, client.FieldValidation("Strict"))
+	if err == nil || !strings.Contains(err.Error(), `unknown field "spec.telemetry"`) {
+		t.Errorf("strict apply (kubectl's default): %v, want the unknown field spec.telemetry refused", err)
+	}
+	if err := k.Create(context.Background(), manifest(), client.DryRunAll); err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings.take(); !slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, `unknown field "spec.telemetry"`) }) {
+		t.Errorf("warnings %q: want the unknown field spec.telemetry named", w)
+	}
+}
