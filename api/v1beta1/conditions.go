@@ -11,8 +11,14 @@ const (
 	ConditionSecretsResolved = "SecretsResolved"
 	// ConditionConfigRefsResolved is False while a referenced config
 	// (ConfigMap, MCPToolConfig, MCPOIDCConfig, MCPAuthzConfig) is missing
-	// or invalid.
+	// or invalid. The server waits for these; not for its
+	// MCPTelemetryConfig, which has its own condition.
 	ConditionConfigRefsResolved = "ConfigRefsResolved"
+	// ConditionTelemetryConfigRefValidated (ToolHive's name) is False while
+	// the MCPTelemetryConfig of spec.telemetryConfigRef, or a Secret or
+	// ConfigMap it reads, is missing or invalid: the server runs, but its
+	// proxy exports no telemetry. Absent without telemetryConfigRef.
+	ConditionTelemetryConfigRefValidated = "TelemetryConfigRefValidated"
 	// ConditionStdioReplicaCapped is True for stdio servers, whose backend
 	// always runs exactly one pod.
 	ConditionStdioReplicaCapped = "StdioReplicaCapped"
@@ -51,4 +57,11 @@ const (
 	ReasonStdioNoAffinity      = "StdioReplicasWithoutAffinity"
 	ReasonStdioAffinity        = "StdioSessionsKeptByAffinity"
 	ReasonSessionStorageOK     = "SessionStorageSufficient"
+)
+
+// Reasons of TelemetryConfigRefValidated, ToolHive's.
+const (
+	ReasonTelemetryConfigRefValid    = "TelemetryConfigRefValid"
+	ReasonTelemetryConfigRefNotFound = "TelemetryConfigRefNotFound"
+	ReasonTelemetryConfigRefInvalid  = "TelemetryConfigRefInvalid"
 )

@@ -145,3 +145,32 @@ type MCPOIDCConfigList struct {
 func init() {
 	SchemeBuilder.Register(&MCPOIDCConfig{}, &MCPOIDCConfigList{})
 }
+
+// DefaultOIDCCABundleKey is the ConfigMap key read for an issuer's CA
+// bundle when caBundleRef.configMapRef names none.
+const DefaultOIDCCABundleKey = "ca.crt"
+
+// References lists the Secrets and ConfigMaps the config reads besides
+// itself: the introspection client secret and the CA bundle. The servers
+// that reference the config are requeued when one of them changes.
+func (c *MCPOIDCConfig) References() []Reference {
+	in := c.Spec.Inline
+	if in == nil {
+		return nil
+	}
+	var refs []Reference
+	if sec := in.ClientSecretRef; sec != nil {
+		refs = append(refs, Reference{Path: "spec.inline.clientSecretRef", Kind: ReferenceSecret,
+			Name: sec.Name, Key: sec.Key, Consumer: ConsumerProxy})
+	}
+	if in.CABundleRef != nil && in.CABundleRef.ConfigMapRef != nil {
+		sel := in.CABundleRef.ConfigMapRef
+		r := Reference{Path: "spec.inline.caBundleRef.configMapRef", Kind: ReferenceConfigMap,
+			Name: sel.Name, Key: sel.Key, Consumer: ConsumerProxy}
+		if r.Key == "" {
+			r.Key, r.KeyDefaulted = DefaultOIDCCABundleKey, true
+		}
+		refs = append(refs, r)
+	}
+	return refs
+}

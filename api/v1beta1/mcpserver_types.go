@@ -186,6 +186,18 @@ type MCPServerSpec struct {
 	// +optional
 	AuthzConfigRef *MCPAuthzConfigReference `json:"authzConfigRef,omitempty"`
 
+	// Audit makes the proxy write one JSON audit event per MCP operation to
+	// its standard output (kubectl logs <pod> -c toolhive).
+	// +optional
+	Audit *AuditConfig `json:"audit,omitempty"`
+
+	// TelemetryConfigRef names an MCPTelemetryConfig in the same namespace:
+	// where the proxy sends OpenTelemetry traces and metrics. While it is
+	// missing or invalid the server runs without exporting, and the
+	// TelemetryConfigRefValidated condition says why.
+	// +optional
+	TelemetryConfigRef *MCPTelemetryConfigReference `json:"telemetryConfigRef,omitempty"`
+
 	// TrustProxyHeaders makes the proxy honour X-Forwarded-Proto/Host/Prefix
 	// when it advertises its own endpoints (set it behind an ingress).
 	// +optional
@@ -283,6 +295,38 @@ type MCPAuthzConfigReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
+}
+
+// AuditConfig is what the proxy records of each MCP operation.
+type AuditConfig struct {
+	// Enabled writes one JSON event per MCP operation (who, what, outcome)
+	// to the proxy's standard output.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+	// IncludeRequestData adds the request's arguments to each event, cut at
+	// maxDataSize bytes. A Switchboard extension (ToolHive's audit
+	// configuration file calls it includeRequestData too).
+	// +optional
+	IncludeRequestData bool `json:"includeRequestData,omitempty"`
+	// MaxDataSize is the most bytes of request data one event carries
+	// (default 1024). A Switchboard extension, as ToolHive's maxDataSize.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxDataSize *int32 `json:"maxDataSize,omitempty"`
+}
+
+// MCPTelemetryConfigReference names an MCPTelemetryConfig and what is
+// particular to this server.
+type MCPTelemetryConfigReference struct {
+	// Name of the MCPTelemetryConfig.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// ServiceName is the service.name of this server's traces and metrics;
+	// give every server its own. Default: thv-<server name>.
+	// +optional
+	ServiceName string `json:"serviceName,omitempty"`
 }
 
 // AuthzConfigRef holds Cedar policies, inline or from a ConfigMap, and how
@@ -438,7 +482,8 @@ type MCPServerStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Conditions: Ready, PodTemplateValid, SecretsResolved,
-	// ConfigRefsResolved, StdioReplicaCapped, SessionStorageWarning.
+	// ConfigRefsResolved, StdioReplicaCapped, SessionStorageWarning, and
+	// TelemetryConfigRefValidated while telemetryConfigRef is set.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -446,6 +491,10 @@ type MCPServerStatus struct {
 	// Message says, in words, what the server is waiting for or why it failed.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// TelemetryConfigHash is the hash of the referenced MCPTelemetryConfig's
+	// spec the proxy was last configured from (its status.configHash).
+	// +optional
+	TelemetryConfigHash string `json:"telemetryConfigHash,omitempty"`
 }
 
 // MCPServer runs an MCP server in Kubernetes behind a proxy that MCP clients

@@ -12,6 +12,9 @@ const (
 	ReferenceMCPToolConfig  ReferenceKind = "MCPToolConfig"
 	ReferenceMCPOIDCConfig  ReferenceKind = "MCPOIDCConfig"
 	ReferenceMCPAuthzConfig ReferenceKind = "MCPAuthzConfig"
+	// ReferenceMCPTelemetryConfig is referenced with RunsWithout: a server
+	// does not wait for its telemetry.
+	ReferenceMCPTelemetryConfig ReferenceKind = "MCPTelemetryConfig"
 )
 
 // Consumer is the workload that reads a referenced object.
@@ -45,12 +48,16 @@ type Reference struct {
 	KeyDefaulted bool
 	// Consumer is the workload that reads the object.
 	Consumer Consumer
+	// RunsWithout is true when the server does not wait for the object: it
+	// runs without what the object adds (telemetry export) until it exists.
+	RunsWithout bool
 }
 
 // References lists, in spec order, every object the server needs: the
 // admission webhook warns about the missing ones, the reconciler waits for
-// them, and its watches requeue the server when one changes. The Redis
-// password counts only when the server uses Redis.
+// them (but for those it RunsWithout), and its watches requeue the server
+// when one changes. The Redis password counts only when the server uses
+// Redis.
 func (m *MCPServer) References() []Reference {
 	s := &m.Spec
 	var refs []Reference
@@ -82,6 +89,10 @@ func (m *MCPServer) References() []Reference {
 	if ref := s.ToolConfigRef; ref != nil {
 		refs = append(refs, Reference{Path: "spec.toolConfigRef", Kind: ReferenceMCPToolConfig,
 			Name: ref.Name, Consumer: ConsumerProxy})
+	}
+	if ref := s.TelemetryConfigRef; ref != nil {
+		refs = append(refs, Reference{Path: "spec.telemetryConfigRef", Kind: ReferenceMCPTelemetryConfig,
+			Name: ref.Name, Consumer: ConsumerProxy, RunsWithout: true})
 	}
 	return refs
 }

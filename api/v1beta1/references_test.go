@@ -58,6 +58,11 @@ func TestReferences(t *testing.T) {
 			spec: MCPServerSpec{AuthzConfig: &AuthzConfigRef{Type: "inline", Inline: &InlineAuthzConfig{Policies: []string{"permit(principal, action, resource);"}}}},
 		},
 		{
+			name: "the server runs without its telemetry config: nothing waits for it",
+			spec: MCPServerSpec{TelemetryConfigRef: &MCPTelemetryConfigReference{Name: "otel", ServiceName: "osv"}},
+			want: []Reference{{Path: "spec.telemetryConfigRef", Kind: "MCPTelemetryConfig", Name: "otel", Consumer: "proxy", RunsWithout: true}},
+		},
+		{
 			name: "every kind at once comes in spec order",
 			spec: MCPServerSpec{
 				ToolConfigRef:  &ToolConfigRef{Name: "filters"},
@@ -83,5 +88,37 @@ func TestReferences(t *testing.T) {
 				t.Errorf("References() (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestConfigReferences(t *testing.T) {
+	telemetry := &MCPTelemetryConfig{Spec: MCPTelemetryConfigSpec{OpenTelemetry: &MCPTelemetryOTelConfig{
+		SensitiveHeaders: []SensitiveHeader{
+			{Name: "Authorization", SecretKeyRef: SecretKeyRef{Name: "otel-auth", Key: "bearer"}},
+			{Name: "X-API-Key", SecretKeyRef: SecretKeyRef{Name: "otel-auth", Key: "key"}},
+		},
+		CABundleRef: &CABundleSource{ConfigMapRef: &ConfigMapKeySelector{Name: "otel-ca"}},
+	}}}
+	wantTelemetry := []Reference{
+		{Path: "spec.openTelemetry.sensitiveHeaders[0].secretKeyRef", Kind: "Secret", Name: "otel-auth", Key: "bearer", Consumer: "proxy"},
+		{Path: "spec.openTelemetry.sensitiveHeaders[1].secretKeyRef", Kind: "Secret", Name: "otel-auth", Key: "key", Consumer: "proxy"},
+		{Path: "spec.openTelemetry.caBundleRef.configMapRef", Kind: "ConfigMap", Name: "otel-ca", Key: "ca.crt", KeyDefaulted: true, Consumer: "proxy"},
+	}
+	if d := cmp.Diff(wantTelemetry, telemetry.References()); d != "" {
+		t.Errorf("MCPTelemetryConfig References() (-want +got):\n%s", d)
+	}
+	if got := (&MCPTelemetryConfig{}).References(); got != nil {
+		t.Errorf("a config without openTelemetry references %v, want nothing", got)
+	}
+
+	oidc := &MCPOIDCConfig{Spec: MCPOIDCConfigSpec{Type: OIDCTypeInline, Inline: &InlineOIDCSharedConfig{Issuer: "https://idp",
+		ClientSecretRef: &SecretKeyRef{Name: "idp-client", Key: "secret"},
+		CABundleRef:     &CABundleSource{ConfigMapRef: &ConfigMapKeySelector{Name: "idp-ca", Key: "root.pem"}}}}}
+	wantOIDC := []Reference{
+		{Path: "spec.inline.clientSecretRef", Kind: "Secret", Name: "idp-client", Key: "secret", Consumer: "proxy"},
+		{Path: "spec.inline.caBundleRef.configMapRef", Kind: "ConfigMap", Name: "idp-ca", Key: "root.pem", Consumer: "proxy"},
+	}
+	if d := cmp.Diff(wantOIDC, oidc.References()); d != "" {
+		t.Errorf("MCPOIDCConfig References() (-want +got):\n%s", d)
 	}
 }

@@ -1,9 +1,10 @@
 // Package access turns the config kinds an MCPServer references
 // (MCPOIDCConfig, MCPAuthzConfig or authzConfig, MCPToolConfig) into the
-// access document the proxy enforces, and says what is wrong with them. It
-// is the one place that does: the admission webhook refuses what it
-// reports, the config kinds' Valid condition shows it, and the reconciler
-// renders the document from it.
+// access document the proxy enforces, and an MCPTelemetryConfig into what
+// the proxy exports, and says what is wrong with them. It is the one place
+// that does: the admission webhook refuses what it reports, the config
+// kinds' Valid condition shows it, and the reconciler renders the proxy's
+// configuration from it.
 package access
 
 import (

@@ -106,7 +106,7 @@ func (r refResolver) oidc(ctx context.Context, ns string, ref *v1beta1.MCPOIDCCo
 		sel := in.CABundleRef.ConfigMapRef
 		key := sel.Key
 		if key == "" {
-			key = "ca.crt"
+			key = v1beta1.DefaultOIDCCABundleKey
 		}
 		var cm corev1.ConfigMap
 		err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: sel.Name}, &cm)

@@ -22,10 +22,10 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/access"
 )
 
-// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs/status;mcpoidcconfigs/status;mcpauthzconfigs/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs/status;mcpoidcconfigs/status;mcpauthzconfigs/status;mcptelemetryconfigs/status,verbs=get;update;patch
 
 // ConfigReconciler keeps the status of one config kind (MCPOIDCConfig,
-// MCPAuthzConfig, MCPToolConfig): whether the proxy can enforce it (the same
+// MCPAuthzConfig, MCPToolConfig, MCPTelemetryConfig): whether the proxy can enforce it (the same
 // check admission makes, for objects admitted while the webhook was down), a
 // hash of its spec, and the MCPServers that reference it.
 type ConfigReconciler struct {
@@ -68,6 +68,12 @@ var configKinds = []configKind{
 			_, err := access.Tools(&o.(*v1beta1.MCPToolConfig).Spec)
 			return err
 		},
+	},
+	{
+		name: "MCPTelemetryConfig", newObj: func() client.Object { return &v1beta1.MCPTelemetryConfig{} }, index: indexTelemetryConfigs,
+		spec:     func(o client.Object) any { return o.(*v1beta1.MCPTelemetryConfig).Spec },
+		status:   func(o client.Object) *v1beta1.ConfigStatus { return &o.(*v1beta1.MCPTelemetryConfig).Status },
+		validate: func(o client.Object) error { return access.ValidateTelemetry(&o.(*v1beta1.MCPTelemetryConfig).Spec) },
 	},
 }
 
@@ -114,10 +120,7 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // configStatus is the status of a config: Valid from its check, the hash
 // of its spec and the servers that reference it.
 func configStatus(prev v1beta1.ConfigStatus, generation int64, spec any, invalid error, servers []v1beta1.MCPServer) v1beta1.ConfigStatus {
-	st := v1beta1.ConfigStatus{Conditions: slices.Clone(prev.Conditions), ObservedGeneration: generation}
-	data, _ := json.Marshal(spec) // API types: cannot fail
-	sum := sha256.Sum256(data)
-	st.ConfigHash = shortHash(sum[:])
+	st := v1beta1.ConfigStatus{Conditions: slices.Clone(prev.Conditions), ObservedGeneration: generation, ConfigHash: specHash(spec)}
 	for _, s := range servers {
 		st.ReferencingServers = append(st.ReferencingServers, s.Name)
 	}
@@ -129,6 +132,14 @@ func configStatus(prev v1beta1.ConfigStatus, generation int64, spec any, invalid
 	}
 	meta.SetStatusCondition(&st.Conditions, c)
 	return st
+}
+
+// specHash is a config's status.configHash, which an MCPServer's status
+// repeats for the config it was configured from.
+func specHash(spec any) string {
+	data, _ := json.Marshal(spec) // API types: cannot fail
+	sum := sha256.Sum256(data)
+	return shortHash(sum[:])
 }
 
 // referencedBy maps an MCPServer to the configs of this kind it names.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/access"
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
@@ -37,8 +38,9 @@ func drainSeconds(tmpl *corev1.PodTemplateSpec) int64 {
 // the Service reaches it (by hand it listens on loopback only).
 const proxyBindAll = "0.0.0.0"
 
-// proxyConfig is what the proxy is told about the server it fronts.
-func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig.Config {
+// proxyConfig is what the proxy is told about the server it fronts, and
+// what it exports (nil: nothing).
+func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *access.TelemetryExport) proxyconfig.Config {
 	c := proxyconfig.Config{
 		Server:            s.Name,
 		BindAddress:       proxyBindAll,
@@ -66,13 +68,21 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) proxyconfig
 		c.SessionStorage = string(ss.Provider)
 		c.RedisAddress, c.RedisDB, c.RedisKeyPrefix = ss.Address, ss.DB, ss.KeyPrefix
 	}
+	if a := s.Spec.Audit; a != nil && a.Enabled {
+		c.Audit = proxyconfig.Audit{Enabled: true, IncludeRequestData: a.IncludeRequestData, MaxDataSize: int(ptr.Deref(a.MaxDataSize, 0))}
+	}
+	if telemetry != nil {
+		c.Telemetry = telemetry.Config
+	}
 	return c
 }
 
 // buildProxyDeployment is the proxy Deployment <name> with container
 // "toolhive". Replicas are written only when spec.replicas is set, so an HPA
-// can own them otherwise.
-func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage, secretsHash string, clientSecret *v1beta1.SecretKeyRef) *appsv1.Deployment {
+// can own them otherwise. From refs it takes the hash of what the proxy
+// reads from Secrets (a change rolls it), the OIDC client secret and the
+// telemetry export.
+func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, refs resolvedRefs) *appsv1.Deployment {
 	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
 	podLabels := naming.Labels(s.Name, naming.ComponentProxy)
 	var podAnnotations map[string]string
@@ -87,9 +97,12 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 		}
 		extraEnv = d.Env
 	}
-	if secretsHash != "" {
-		podAnnotations = naming.Merge(podAnnotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
+	if refs.proxySecretsHash != "" {
+		podAnnotations = naming.Merge(podAnnotations, map[string]string{naming.SecretsHashAnnotation: refs.proxySecretsHash})
 	}
+	container := proxyContainer(s, tmpl, proxyImage, extraEnv, refs)
+	volumes, mounts := telemetryVolumes(refs.telemetry)
+	container.VolumeMounts = mounts
 
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
@@ -106,14 +119,15 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 						RunAsNonRoot:   ptr.To(true),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{proxyContainer(s, tmpl, proxyImage, extraEnv, clientSecret)},
+					Containers: []corev1.Container{container},
+					Volumes:    volumes,
 				},
 			},
 		},
 	}
 }
 
-func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar, clientSecret *v1beta1.SecretKeyRef) corev1.Container {
+func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar, refs resolvedRefs) corev1.Container {
 	env := []corev1.EnvVar{{
 		Name:      proxyconfig.EnvNamespace,
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
@@ -126,8 +140,13 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 	if s.Spec.SharesSessionsThroughRedis() && s.Spec.SessionStorage.PasswordRef != nil {
 		secretEnv(proxyconfig.EnvRedisPassword, s.Spec.SessionStorage.PasswordRef)
 	}
-	if clientSecret != nil {
-		secretEnv(proxyconfig.EnvOIDCClientSecret, clientSecret)
+	if refs.oidcClientSecret != nil {
+		secretEnv(proxyconfig.EnvOIDCClientSecret, refs.oidcClientSecret)
+	}
+	if refs.telemetry != nil {
+		for _, e := range refs.telemetry.SecretEnv {
+			secretEnv(e.Name, &e.Secret)
+		}
 	}
 	for _, e := range extraEnv {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
@@ -142,7 +161,7 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 	return corev1.Container{
 		Name:  naming.ProxyContainer,
 		Image: image,
-		Args:  proxyConfig(s, tmpl).Args(),
+		Args:  proxyConfig(s, tmpl, refs.telemetry).Args(),
 		Ports: []corev1.ContainerPort{{Name: naming.PortName, ContainerPort: s.Spec.ProxyPort, Protocol: corev1.ProtocolTCP}},
 		Env:   env,
 		// Readiness follows /health, which is unhealthy while the backend is
@@ -152,6 +171,22 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 		Resources:       s.Spec.Resources,
 		SecurityContext: restrictedContainer(),
 	}
+}
+
+// telemetryVolumes mount the telemetry CA bundle's key read-only where
+// the export's CABundleFile points.
+func telemetryVolumes(x *access.TelemetryExport) ([]corev1.Volume, []corev1.VolumeMount) {
+	if x == nil || x.CABundle == nil {
+		return nil, nil
+	}
+	ca := x.CABundle
+	name := naming.TelemetryCABundleVolume(ca.Name)
+	volume := corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: ca.Name},
+		Items:                []corev1.KeyToPath{{Key: ca.Key, Path: ca.Key}},
+	}}}
+	mount := corev1.VolumeMount{Name: name, MountPath: naming.TelemetryCABundleDir(ca.Name), ReadOnly: true}
+	return []corev1.Volume{volume}, []corev1.VolumeMount{mount}
 }
 
 // restrictedContainer is the security context of the operator's own

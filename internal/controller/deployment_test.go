@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/access"
 )
 
 func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
@@ -68,7 +69,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 			},
 		},
 	}
-	if d := cmp.Diff(want, buildProxyDeployment(s, nil, "proxy:test", "", nil)); d != "" {
+	if d := cmp.Diff(want, buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{})); d != "" {
 		t.Errorf("deployment (-want +got):\n%s", d)
 	}
 }
@@ -174,7 +175,7 @@ func TestProxyDeploymentVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", tt.hash, nil))
+			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", resolvedRefs{proxySecretsHash: tt.hash}))
 		})
 	}
 }
@@ -199,7 +200,7 @@ func TestProxyOfAServerThatControlsAccess(t *testing.T) {
 		s.Spec.OIDCConfigRef = &v1beta1.MCPOIDCConfigReference{Name: "idp", Audience: "osv"}
 	})
 	secret := &v1beta1.SecretKeyRef{Name: "idp-client", Key: "secret"}
-	c := buildProxyDeployment(s, nil, "proxy:test", "abc", secret).Spec.Template.Spec.Containers[0]
+	c := buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{proxySecretsHash: "abc", oidcClientSecret: secret}).Spec.Template.Spec.Containers[0]
 	if !slices.Contains(c.Args, "--access-configmap=mcp-osv-access") {
 		t.Errorf("args %v: want --access-configmap=mcp-osv-access, the document the proxy watches", c.Args)
 	}
@@ -207,5 +208,85 @@ func TestProxyOfAServerThatControlsAccess(t *testing.T) {
 		LocalObjectReference: corev1.LocalObjectReference{Name: "idp-client"}, Key: "secret"}}}
 	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return cmp.Equal(e, want) }) {
 		t.Errorf("env %+v: want the introspection client secret from its Secret, never in a flag", c.Env)
+	}
+}
+
+func TestProxyDeploymentWithTelemetryAndAudit(t *testing.T) {
+	s := newServer(withTransport(v1beta1.TransportStreamableHTTP), func(s *v1beta1.MCPServer) {
+		s.Spec.Audit = &v1beta1.AuditConfig{Enabled: true, IncludeRequestData: true, MaxDataSize: ptr.To[int32](4096)}
+		s.Spec.TelemetryConfigRef = &v1beta1.MCPTelemetryConfigReference{Name: "otel", ServiceName: "osv-prod"}
+	})
+	export, err := access.Telemetry(&v1beta1.MCPTelemetryConfigSpec{OpenTelemetry: &v1beta1.MCPTelemetryOTelConfig{
+		Enabled: true, Endpoint: "https://collector.monitoring:4318/otel", UseLegacyAttributes: true,
+		Tracing:            &v1beta1.OpenTelemetryTracingConfig{Enabled: true, SamplingRate: "0.25"},
+		Metrics:            &v1beta1.OpenTelemetryMetricsConfig{Enabled: true},
+		Headers:            map[string]string{"X-Scope-OrgID": "tools"},
+		ResourceAttributes: map[string]string{"deployment.environment": "prod"},
+		SensitiveHeaders: []v1beta1.SensitiveHeader{
+			{Name: "Authorization", SecretKeyRef: v1beta1.SecretKeyRef{Name: "otel-auth", Key: "bearer"}},
+			{Name: "X-API-Key", SecretKeyRef: v1beta1.SecretKeyRef{Name: "otel-keys", Key: "key"}},
+		},
+		CABundleRef: &v1beta1.CABundleSource{ConfigMapRef: &v1beta1.ConfigMapKeySelector{Name: "otel-ca", Key: "root.pem"}},
+	}}, s.Spec.TelemetryConfigRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{proxySecretsHash: "abc", telemetry: &export})
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+
+	wantArgs := []string{
+		"--audit=true", "--audit-request-data=true", "--audit-max-data-size=4096",
+		"--otel-endpoint=collector.monitoring:4318/otel", "--otel-protocol=http/protobuf",
+		"--otel-tracing=true", "--otel-metrics=true", "--otel-sampling-rate=0.25", "--otel-service-name=osv-prod",
+		"--otel-header=X-Scope-OrgID=tools",
+		"--otel-secret-header=Authorization=SWITCHBOARD_OTEL_HEADER_0", "--otel-secret-header=X-API-Key=SWITCHBOARD_OTEL_HEADER_1",
+		"--otel-resource-attribute=deployment.environment=prod",
+		"--otel-ca-bundle=/config/certs/otel/otel-ca/root.pem", "--otel-legacy-attributes=true",
+	}
+	if diff := cmp.Diff(wantArgs, c.Args[len(c.Args)-len(wantArgs):]); diff != "" {
+		t.Errorf("audit and telemetry args (-want +got):\n%s", diff)
+	}
+	secretEnv := func(name, secret, key string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}}}
+	}
+	wantEnv := []corev1.EnvVar{
+		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		secretEnv("SWITCHBOARD_OTEL_HEADER_0", "otel-auth", "bearer"),
+		secretEnv("SWITCHBOARD_OTEL_HEADER_1", "otel-keys", "key"),
+	}
+	if diff := cmp.Diff(wantEnv, c.Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	wantVolumes := []corev1.Volume{{Name: "otel-ca-bundle-otel-ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "otel-ca"}, Items: []corev1.KeyToPath{{Key: "root.pem", Path: "root.pem"}},
+	}}}}
+	if diff := cmp.Diff(wantVolumes, pod.Volumes); diff != "" {
+		t.Errorf("volumes (-want +got):\n%s", diff)
+	}
+	wantMounts := []corev1.VolumeMount{{Name: "otel-ca-bundle-otel-ca", MountPath: "/config/certs/otel/otel-ca", ReadOnly: true}}
+	if diff := cmp.Diff(wantMounts, c.VolumeMounts); diff != "" {
+		t.Errorf("volume mounts (-want +got):\n%s", diff)
+	}
+	if got := d.Spec.Template.Annotations["switchboard.dev/secrets-hash"]; got != "abc" {
+		t.Errorf("secrets hash annotation = %q, want abc (a header Secret rotation must roll the proxy)", got)
+	}
+}
+
+func TestProxyWithoutTelemetryOrWithAuditOff(t *testing.T) {
+	s := newServer(func(s *v1beta1.MCPServer) {
+		s.Spec.Audit = &v1beta1.AuditConfig{IncludeRequestData: true}
+		s.Spec.TelemetryConfigRef = &v1beta1.MCPTelemetryConfigReference{Name: "missing"}
+	})
+	d := buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{})
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--audit") || strings.HasPrefix(a, "--otel") {
+			t.Errorf("arg %s: audit is off and no telemetry config resolved", a)
+		}
+	}
+	if len(d.Spec.Template.Spec.Volumes) > 0 || len(c.VolumeMounts) > 0 || len(c.Env) != 1 {
+		t.Errorf("volumes %v, mounts %v, env %v: want none but POD_NAMESPACE", d.Spec.Template.Spec.Volumes, c.VolumeMounts, c.Env)
 	}
 }

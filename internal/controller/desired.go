@@ -25,7 +25,7 @@ func desiredObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyIma
 	}
 	return append(objs,
 		buildBackendStatefulSet(s, tmpl, proxyImage, refs.backendSecretsHash),
-		buildProxyDeployment(s, tmpl, proxyImage, refs.proxySecretsHash, refs.oidcClientSecret),
+		buildProxyDeployment(s, tmpl, proxyImage, refs),
 	)
 }
 

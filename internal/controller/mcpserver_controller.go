@@ -44,7 +44,7 @@ type MCPServerReconciler struct {
 
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcpservers/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs;mcptelemetryconfigs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
@@ -86,6 +86,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	status := computeStatus(s, o)
 	r.recordTransition(&stored, status)
 	r.recordStorageWarning(&stored, status)
+	r.recordTelemetryWarning(&stored, status)
 	if !equality.Semantic.DeepEqual(stored.Status, status) {
 		// A merge patch of the whole status: it is computed from scratch, so
 		// there is nothing to lose to a concurrent spec change.
@@ -187,6 +188,25 @@ func (r *MCPServerReconciler) recordStorageWarning(s *v1beta1.MCPServer, next v1
 	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, c.Reason, v1beta1.ConditionSessionStorageWarning, "%s", c.Message)
 }
 
+// recordTelemetryWarning emits a Warning event when TelemetryConfigRefValidated
+// turns False or changes its words: nothing else tells of telemetry lost
+// while the server stays Ready.
+func (r *MCPServerReconciler) recordTelemetryWarning(s *v1beta1.MCPServer, next v1beta1.MCPServerStatus) {
+	c := meta.FindStatusCondition(next.Conditions, v1beta1.ConditionTelemetryConfigRefValidated)
+	if c == nil || c.Status != metav1.ConditionFalse {
+		return
+	}
+	if prev := meta.FindStatusCondition(s.Status.Conditions, c.Type); prev != nil && prev.Status == c.Status && prev.Message == c.Message {
+		return
+	}
+	key := fmt.Sprintf("%s/telemetry", s.UID)
+	if last, ok := r.recorded.Load(key); ok && last == c.Message {
+		return
+	}
+	r.recorded.Store(key, c.Message)
+	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, c.Reason, c.Type, "%s", c.Message)
+}
+
 func readyReason(st v1beta1.MCPServerStatus) string {
 	for _, c := range st.Conditions {
 		if c.Type == v1beta1.ConditionReady {
@@ -212,11 +232,12 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, podToServer()).
-		WatchesMetadata(&corev1.Secret{}, r.referencingDirectlyOrThroughOIDC(indexSecrets, oidcSecrets)).
-		WatchesMetadata(&corev1.ConfigMap{}, r.referencingDirectlyOrThroughOIDC(indexConfigMaps, oidcConfigMaps)).
+		WatchesMetadata(&corev1.Secret{}, r.referencingDirectlyOrThroughConfigs(indexSecrets, v1beta1.ReferenceSecret)).
+		WatchesMetadata(&corev1.ConfigMap{}, r.referencingDirectlyOrThroughConfigs(indexConfigMaps, v1beta1.ReferenceConfigMap)).
 		Watches(&v1beta1.MCPToolConfig{}, r.referencing(indexToolConfigs)).
 		Watches(&v1beta1.MCPOIDCConfig{}, r.referencing(indexOIDCConfigs)).
 		Watches(&v1beta1.MCPAuthzConfig{}, r.referencing(indexAuthzConfigs)).
+		Watches(&v1beta1.MCPTelemetryConfig{}, r.referencing(indexTelemetryConfigs)).
 		Named("mcpserver").
 		Complete(r)
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/access"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -34,6 +35,14 @@ type resolvedRefs struct {
 	// oidcClientSecret is the introspection client secret of the
 	// referenced MCPOIDCConfig, given to the proxy as an env var.
 	oidcClientSecret *v1beta1.SecretKeyRef
+	// telemetry is what the proxy exports; nil while nothing is, which
+	// never holds the server back.
+	telemetry *access.TelemetryExport
+	// telemetryHash is the spec hash of the referenced MCPTelemetryConfig.
+	telemetryHash string
+	// telemetryReason and telemetryMessage are the TelemetryConfigRefValidated
+	// condition's, while spec.telemetryConfigRef is set.
+	telemetryReason, telemetryMessage string
 }
 
 // refResolver reads referenced objects straight from the API server, so the
@@ -47,17 +56,23 @@ type refResolver struct {
 func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolvedRefs, error) {
 	var out resolvedRefs
 	hashes := map[v1beta1.Consumer]hash.Hash{}
+	hashOf := func(c v1beta1.Consumer) hash.Hash {
+		h, ok := hashes[c]
+		if !ok {
+			h = sha256.New()
+			hashes[c] = h
+		}
+		return h
+	}
 	for _, ref := range s.References() {
+		if ref.RunsWithout {
+			continue // resolveTelemetry: the server does not wait for it
+		}
 		var missing string
 		var err error
 		switch ref.Kind {
 		case v1beta1.ReferenceSecret:
-			h, ok := hashes[ref.Consumer]
-			if !ok {
-				h = sha256.New()
-				hashes[ref.Consumer] = h
-			}
-			err = r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, h, &out)
+			err = r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, hashOf(ref.Consumer), &out)
 		case v1beta1.ReferenceConfigMap:
 			missing, err = r.configMapKey(ctx, s.Namespace, ref.Name, ref.Key)
 		case v1beta1.ReferenceMCPToolConfig, v1beta1.ReferenceMCPOIDCConfig, v1beta1.ReferenceMCPAuthzConfig:
@@ -72,14 +87,12 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 		return out, err
 	}
 	if sec := out.oidcClientSecret; sec != nil {
-		h, ok := hashes[v1beta1.ConsumerProxy]
-		if !ok {
-			h = sha256.New()
-			hashes[v1beta1.ConsumerProxy] = h
-		}
-		if err := r.secretValue(ctx, s.Namespace, sec.Name, sec.Key, h, &out); err != nil {
+		if err := r.secretValue(ctx, s.Namespace, sec.Name, sec.Key, hashOf(v1beta1.ConsumerProxy), &out); err != nil {
 			return out, err
 		}
+	}
+	if err := r.resolveTelemetry(ctx, s, &out, hashOf); err != nil {
+		return out, err
 	}
 	if h, ok := hashes[v1beta1.ConsumerBackend]; ok {
 		out.backendSecretsHash = shortHash(h.Sum(nil))

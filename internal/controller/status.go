@@ -42,9 +42,10 @@ type verdict struct {
 // observed. It keeps the previous conditions' transition times.
 func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus {
 	st := v1beta1.MCPServerStatus{
-		URL:                serverURL(s),
-		ObservedGeneration: s.Generation,
-		Conditions:         append([]metav1.Condition(nil), s.Status.Conditions...),
+		URL:                 serverURL(s),
+		ObservedGeneration:  s.Generation,
+		Conditions:          append([]metav1.Condition(nil), s.Status.Conditions...),
+		TelemetryConfigHash: o.refs.telemetryHash,
 	}
 	if o.proxy != nil {
 		st.ReadyReplicas = o.proxy.Status.ReadyReplicas
@@ -89,6 +90,14 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 	}
 	ss := s.Spec.CheckSessionStorage()
 	set(v1beta1.ConditionSessionStorageWarning, ss.Warning, ss.Reason, ss.Message())
+	// Telemetry has its own condition and leaves Ready alone: the server
+	// serves without it.
+	if s.Spec.TelemetryConfigRef != nil {
+		set(v1beta1.ConditionTelemetryConfigRefValidated, o.refs.telemetryReason == v1beta1.ReasonTelemetryConfigRefValid,
+			o.refs.telemetryReason, o.refs.telemetryMessage)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1beta1.ConditionTelemetryConfigRefValidated)
+	}
 	return st
 }
 

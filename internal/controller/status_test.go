@@ -341,3 +341,53 @@ func TestWhatAUserMustFixIsAWarningEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestTelemetryConditionLeavesReadyAlone(t *testing.T) {
+	withRef := func(s *v1beta1.MCPServer) {
+		s.Spec.TelemetryConfigRef = &v1beta1.MCPTelemetryConfigReference{Name: "otel"}
+	}
+	notFound := `MCPTelemetryConfig "otel" (spec.telemetryConfigRef) not found in the MCPServer's namespace; the server runs, but exports no telemetry until it exists`
+	tests := []struct {
+		name     string
+		server   *v1beta1.MCPServer
+		refs     resolvedRefs
+		want     *metav1.Condition
+		wantHash string
+	}{
+		{"a missing config is False, NotFound", newServer(withRef),
+			resolvedRefs{telemetryReason: v1beta1.ReasonTelemetryConfigRefNotFound, telemetryMessage: notFound},
+			&metav1.Condition{Status: "False", Reason: "TelemetryConfigRefNotFound", Message: notFound}, ""},
+		{"an invalid config is False, Invalid, and its hash is shown", newServer(withRef),
+			resolvedRefs{telemetryHash: "0123", telemetryReason: v1beta1.ReasonTelemetryConfigRefInvalid, telemetryMessage: "bad"},
+			&metav1.Condition{Status: "False", Reason: "TelemetryConfigRefInvalid", Message: "bad"}, "0123"},
+		{"an exported config is True", newServer(withRef),
+			resolvedRefs{telemetryHash: "0123", telemetryReason: v1beta1.ReasonTelemetryConfigRefValid, telemetryMessage: "exports"},
+			&metav1.Condition{Status: "True", Reason: "TelemetryConfigRefValid", Message: "exports"}, "0123"},
+		{"without telemetryConfigRef the condition goes away", newServer(func(s *v1beta1.MCPServer) {
+			s.Status.Conditions = []metav1.Condition{{Type: "TelemetryConfigRefValidated", Status: "False", Reason: "TelemetryConfigRefNotFound"}}
+		}), resolvedRefs{}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := readyWorkloads()
+			o.refs = tt.refs
+			st := computeStatus(tt.server, o)
+			if st.Phase != v1beta1.PhaseReady {
+				t.Errorf("phase %s (%s), want Ready: the server serves without telemetry", st.Phase, st.Message)
+			}
+			var got *metav1.Condition
+			if c := conditionOf(st, v1beta1.ConditionTelemetryConfigRefValidated); c.Type != "" {
+				got = &c
+			}
+			if tt.want != nil {
+				tt.want.Type, tt.want.ObservedGeneration = v1beta1.ConditionTelemetryConfigRefValidated, 3
+			}
+			if d := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")); d != "" {
+				t.Errorf("TelemetryConfigRefValidated (-want +got):\n%s", d)
+			}
+			if st.TelemetryConfigHash != tt.wantHash {
+				t.Errorf("telemetryConfigHash %q, want %q", st.TelemetryConfigHash, tt.wantHash)
+			}
+		})
+	}
+}

@@ -16,20 +16,22 @@ import (
 // Field indexes on MCPServers by the names of what they reference, so a
 // change to a Secret requeues only the servers that use it.
 const (
-	indexSecrets      = "spec.secretRefs"
-	indexConfigMaps   = "spec.configMapRefs"
-	indexToolConfigs  = "spec.toolConfigRef"
-	indexOIDCConfigs  = "spec.oidcConfigRef"
-	indexAuthzConfigs = "spec.authzConfigRef"
+	indexSecrets          = "spec.secretRefs"
+	indexConfigMaps       = "spec.configMapRefs"
+	indexToolConfigs      = "spec.toolConfigRef"
+	indexOIDCConfigs      = "spec.oidcConfigRef"
+	indexAuthzConfigs     = "spec.authzConfigRef"
+	indexTelemetryConfigs = "spec.telemetryConfigRef"
 )
 
 // indexedKinds maps each index field to the kind of the references it holds.
 var indexedKinds = map[string]v1beta1.ReferenceKind{
-	indexSecrets:      v1beta1.ReferenceSecret,
-	indexConfigMaps:   v1beta1.ReferenceConfigMap,
-	indexToolConfigs:  v1beta1.ReferenceMCPToolConfig,
-	indexOIDCConfigs:  v1beta1.ReferenceMCPOIDCConfig,
-	indexAuthzConfigs: v1beta1.ReferenceMCPAuthzConfig,
+	indexSecrets:          v1beta1.ReferenceSecret,
+	indexConfigMaps:       v1beta1.ReferenceConfigMap,
+	indexToolConfigs:      v1beta1.ReferenceMCPToolConfig,
+	indexOIDCConfigs:      v1beta1.ReferenceMCPOIDCConfig,
+	indexAuthzConfigs:     v1beta1.ReferenceMCPAuthzConfig,
+	indexTelemetryConfigs: v1beta1.ReferenceMCPTelemetryConfig,
 }
 
 func indexReferences(ctx context.Context, idx client.FieldIndexer) error {
@@ -63,39 +65,35 @@ func (r *MCPServerReconciler) referencing(field string) handler.EventHandler {
 	})
 }
 
-// referencingDirectlyOrThroughOIDC is referencing, plus the servers whose
-// MCPOIDCConfig names the object (its CA bundle ConfigMap, its client
-// secret), which the MCPServer itself does not name.
-func (r *MCPServerReconciler) referencingDirectlyOrThroughOIDC(field string, names func(*v1beta1.MCPOIDCConfigSpec) []string) handler.EventHandler {
+// referencingDirectlyOrThroughConfigs is referencing, plus the servers
+// whose MCPOIDCConfig or MCPTelemetryConfig reads the object (a CA bundle
+// ConfigMap, a client or header Secret), which the MCPServer itself does
+// not name.
+func (r *MCPServerReconciler) referencingDirectlyOrThroughConfigs(field string, kind v1beta1.ReferenceKind) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		reqs := r.serversNaming(ctx, field, o.GetNamespace(), o.GetName())
-		var configs v1beta1.MCPOIDCConfigList
-		if err := r.List(ctx, &configs, client.InNamespace(o.GetNamespace())); err != nil {
-			return reqs
+		ns, name := o.GetNamespace(), o.GetName()
+		reqs := r.serversNaming(ctx, field, ns, name)
+		reads := func(refs []v1beta1.Reference) bool {
+			return slices.ContainsFunc(refs, func(ref v1beta1.Reference) bool { return ref.Kind == kind && ref.Name == name })
 		}
-		for _, c := range configs.Items {
-			if slices.Contains(names(&c.Spec), o.GetName()) {
-				reqs = append(reqs, r.serversNaming(ctx, indexOIDCConfigs, c.Namespace, c.Name)...)
+		var oidc v1beta1.MCPOIDCConfigList
+		if err := r.List(ctx, &oidc, client.InNamespace(ns)); err == nil {
+			for i := range oidc.Items {
+				if reads(oidc.Items[i].References()) {
+					reqs = append(reqs, r.serversNaming(ctx, indexOIDCConfigs, ns, oidc.Items[i].Name)...)
+				}
+			}
+		}
+		var telemetry v1beta1.MCPTelemetryConfigList
+		if err := r.List(ctx, &telemetry, client.InNamespace(ns)); err == nil {
+			for i := range telemetry.Items {
+				if reads(telemetry.Items[i].References()) {
+					reqs = append(reqs, r.serversNaming(ctx, indexTelemetryConfigs, ns, telemetry.Items[i].Name)...)
+				}
 			}
 		}
 		return reqs
 	})
-}
-
-// oidcConfigMaps and oidcSecrets are what an MCPOIDCConfig reads besides
-// itself.
-func oidcConfigMaps(s *v1beta1.MCPOIDCConfigSpec) []string {
-	if s.Inline == nil || s.Inline.CABundleRef == nil || s.Inline.CABundleRef.ConfigMapRef == nil {
-		return nil
-	}
-	return []string{s.Inline.CABundleRef.ConfigMapRef.Name}
-}
-
-func oidcSecrets(s *v1beta1.MCPOIDCConfigSpec) []string {
-	if s.Inline == nil || s.Inline.ClientSecretRef == nil {
-		return nil
-	}
-	return []string{s.Inline.ClientSecretRef.Name}
 }
 
 // serversNaming are the MCPServers in ns whose index field names name.

@@ -37,8 +37,9 @@ const (
 	PortName = "http"
 )
 
-// SecretsHashAnnotation on the backend pod template changes when a referenced
-// Secret's value does, so the backend rolls.
+// SecretsHashAnnotation on a pod template changes when the value of a
+// Secret its workload reads does (and, for the proxy, a telemetry CA
+// bundle it reads at start), so the workload rolls.
 const SecretsHashAnnotation = "switchboard.dev/secrets-hash"
 
 // ProxyDeploymentName is the proxy Deployment's name.
@@ -57,6 +58,14 @@ func HeadlessServiceName(server string) string { return "mcp-" + server + "-head
 // AccessConfigMapName is the ConfigMap holding the access document the
 // proxy enforces (authentication, authorization, tool curation).
 func AccessConfigMapName(server string) string { return "mcp-" + server + "-access" }
+
+// TelemetryCABundleVolume is the proxy pod's volume of a telemetry CA
+// bundle ConfigMap (ToolHive's prefix), mounted at TelemetryCABundleDir.
+func TelemetryCABundleVolume(configMap string) string { return "otel-ca-bundle-" + configMap }
+
+// TelemetryCABundleDir is where the proxy container finds the CA bundle
+// ConfigMap's key as a file (ToolHive's path).
+func TelemetryCABundleDir(configMap string) string { return "/config/certs/otel/" + configMap }
 
 // ProxyServiceAccountName is the proxy's ServiceAccount, Role and RoleBinding
 // name: the MCPServer's own name, as the reference operator's docs say.

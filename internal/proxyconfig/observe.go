@@ -64,6 +64,14 @@ type Telemetry struct {
 	LegacyAttributes bool
 }
 
+// EnvOTelHeaderPrefix starts the environment variables the operator sets
+// from sensitive header Secrets (secretKeyRef); SecretHeaders maps each
+// header to one of them.
+const EnvOTelHeaderPrefix = "SWITCHBOARD_OTEL_HEADER_"
+
+// EnvOTelHeader is the environment variable of the i-th sensitive header.
+func EnvOTelHeader(i int) string { return EnvOTelHeaderPrefix + strconv.Itoa(i) }
+
 // Enabled reports whether anything is exported.
 func (t Telemetry) Enabled() bool { return t.Endpoint != "" && (t.Tracing || t.Metrics) }
 

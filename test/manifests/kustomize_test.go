@@ -108,7 +108,7 @@ func TestDefaultInstallsTheOperatorWithCertManagerWebhooks(t *testing.T) {
 		crds = append(crds, str(t, c, "spec.names.kind"))
 	}
 	slices.Sort(crds)
-	if want := []string{"MCPAuthzConfig", "MCPOIDCConfig", "MCPServer", "MCPToolConfig"}; !slices.Equal(crds, want) {
+	if want := []string{"MCPAuthzConfig", "MCPOIDCConfig", "MCPServer", "MCPTelemetryConfig", "MCPToolConfig"}; !slices.Equal(crds, want) {
 		t.Errorf("CRDs rendered: %v, want %v", crds, want)
 	}
 }

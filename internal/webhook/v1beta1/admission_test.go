@@ -222,6 +222,15 @@ func TestSpecWarnings(t *testing.T) {
 		{"the deprecated targetPort",
 			v1beta1.MCPServerSpec{Transport: v1beta1.TransportSSE, TargetPort: 3000},
 			[]string{"spec.targetPort is deprecated: use spec.mcpPort"}},
+		{"audit request data while audit is off",
+			v1beta1.MCPServerSpec{Audit: &v1beta1.AuditConfig{IncludeRequestData: true}},
+			[]string{"spec.audit.includeRequestData and maxDataSize do nothing while spec.audit.enabled is false: set enabled: true to write audit events"}},
+		{"an audit size bound without request data to bound",
+			v1beta1.MCPServerSpec{Audit: &v1beta1.AuditConfig{Enabled: true, MaxDataSize: ptr.To[int32](512)}},
+			[]string{"spec.audit.maxDataSize bounds the request data of an event, which includeRequestData (false) leaves out: set includeRequestData: true, or remove maxDataSize"}},
+		{"audit with request data, bounded",
+			v1beta1.MCPServerSpec{Audit: &v1beta1.AuditConfig{Enabled: true, IncludeRequestData: true, MaxDataSize: ptr.To[int32](512)}},
+			nil},
 		{"an image on the mcp container",
 			v1beta1.MCPServerSpec{PodTemplateSpec: rawJSON(`{"spec":{"containers":[{"name":"mcp","image":"other/server"}]}}`)},
 			[]string{"spec.podTemplateSpec.spec.containers[0].image is ignored: spec.image (example/server) is the MCP server's image; remove the image from the mcp container"}},
@@ -285,3 +294,37 @@ func TestReferenceWarningsFollowTheCluster(t *testing.T) {
 }
 
 func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
+
+// TestInlineTelemetryIsNotSilentlyDropped: ToolHive v0.63's MCPServer has
+// no inline spec.telemetry (telemetryConfigRef replaced it), and neither
+// has ours; an old manifest that still sets it is refused by kubectl's
+// strict field validation and warned about otherwise, never dropped in
+// silence.
+func TestInlineTelemetryIsNotSilentlyDropped(t *testing.T) {
+	k, warnings := newClient(t)
+	ensureNamespace(t, k, "warnings")
+	manifest := func() *unstructured.Unstructured {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(`apiVersion: toolhive.stacklok.dev/v1beta1
+kind: MCPServer
+metadata: {name: inline-telemetry, namespace: warnings}
+spec:
+  image: example/server
+  telemetry:
+    openTelemetry: {enabled: true, endpoint: "otel-collector:4318"}
+`), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	err := k.Create(context.Background(), manifest(), client.DryRunAll, client.FieldValidation("Strict"))
+	if err == nil || !strings.Contains(err.Error(), `unknown field "spec.telemetry"`) {
+		t.Errorf("strict apply (kubectl's default): %v, want the unknown field spec.telemetry refused", err)
+	}
+	if err := k.Create(context.Background(), manifest(), client.DryRunAll); err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings.take(); !slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, `unknown field "spec.telemetry"`) }) {
+		t.Errorf("warnings %q: want the unknown field spec.telemetry named", w)
+	}
+}

@@ -20,6 +20,7 @@ import (
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcpoidcconfig,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcpoidcconfigs,verbs=create;update,versions=v1beta1,name=vmcpoidcconfig-v1beta1.kb.io,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcpauthzconfig,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcpauthzconfigs,verbs=create;update,versions=v1beta1,name=vmcpauthzconfig-v1beta1.kb.io,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcptoolconfig,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcptoolconfigs,verbs=create;update,versions=v1beta1,name=vmcptoolconfig-v1beta1.kb.io,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcptelemetryconfig,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcptelemetryconfigs,verbs=create;update,versions=v1beta1,name=vmcptelemetryconfig-v1beta1.kb.io,admissionReviewVersions=v1
 
 // SetupConfigWebhooksWithManager registers the validating webhooks of the
 // config kinds: what the proxy could not enforce is refused at kubectl
@@ -45,7 +46,12 @@ func SetupConfigWebhooksWithManager(mgr ctrl.Manager) error {
 		},
 		warn: func(c *v1beta1.MCPToolConfig) []string { return access.ToolsWarnings(&c.Spec) },
 	}).Complete()
-	for _, err := range []error{oidc, authz, tools} {
+	telemetry := ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPTelemetryConfig{}).WithValidator(configValidator[*v1beta1.MCPTelemetryConfig]{
+		kind: "MCPTelemetryConfig", spec: func(c *v1beta1.MCPTelemetryConfig) any { return c.Spec },
+		check: func(c *v1beta1.MCPTelemetryConfig) error { return access.ValidateTelemetry(&c.Spec) },
+		warn:  func(c *v1beta1.MCPTelemetryConfig) []string { return access.TelemetryWarnings(&c.Spec) },
+	}).Complete()
+	for _, err := range []error{oidc, authz, tools, telemetry} {
 		if err != nil {
 			return fmt.Errorf("set up config webhooks: %w", err)
 		}

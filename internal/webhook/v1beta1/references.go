@@ -39,13 +39,17 @@ func referenceWarnings(ctx context.Context, r client.Reader, s *v1beta1.MCPServe
 func check(ctx context.Context, r client.Reader, ns string, ref v1beta1.Reference) string {
 	obj := newObject(ref.Kind)
 	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, obj)
+	then := "the server will wait for it"
+	if ref.RunsWithout {
+		then = "the server runs without exporting telemetry until it exists"
+	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Sprintf("%s: %s %q not found in namespace %q; the server will wait for it", ref.Path, ref.Kind, ref.Name, ns)
+		return fmt.Sprintf("%s: %s %q not found in namespace %q; %s", ref.Path, ref.Kind, ref.Name, ns, then)
 	case err != nil:
-		return fmt.Sprintf("%s: could not look up %s %q in namespace %q (%v); if it is missing, the server will wait for it", ref.Path, ref.Kind, ref.Name, ns, err)
+		return fmt.Sprintf("%s: could not look up %s %q in namespace %q (%v); if it is missing, %s", ref.Path, ref.Kind, ref.Name, ns, err, then)
 	case ref.Key != "" && !ref.KeyDefaulted && !hasKey(obj, ref.Key):
-		return fmt.Sprintf("%s: %s %q in namespace %q has no key %q; the server will wait for it", ref.Path, ref.Kind, ref.Name, ns, ref.Key)
+		return fmt.Sprintf("%s: %s %q in namespace %q has no key %q; %s", ref.Path, ref.Kind, ref.Name, ns, ref.Key, then)
 	}
 	return ""
 }
@@ -60,6 +64,8 @@ func newObject(kind v1beta1.ReferenceKind) client.Object {
 		return &v1beta1.MCPOIDCConfig{}
 	case v1beta1.ReferenceMCPAuthzConfig:
 		return &v1beta1.MCPAuthzConfig{}
+	case v1beta1.ReferenceMCPTelemetryConfig:
+		return &v1beta1.MCPTelemetryConfig{}
 	default: // v1beta1.ReferenceMCPToolConfig
 		return &v1beta1.MCPToolConfig{}
 	}

@@ -31,6 +31,7 @@ func cluster(t *testing.T, funcs interceptor.Funcs) client.Reader {
 		&corev1.ConfigMap{ObjectMeta: meta("settings"), Data: map[string]string{"other.json": "{}"}},
 		&corev1.ConfigMap{ObjectMeta: meta("authz"), BinaryData: map[string][]byte{"authz.json": []byte("{}")}},
 		&v1beta1.MCPToolConfig{ObjectMeta: meta("filters")},
+		&v1beta1.MCPTelemetryConfig{ObjectMeta: meta("telemetry")},
 	).Build()
 }
 
@@ -76,6 +77,12 @@ func TestReferenceWarnings(t *testing.T) {
 		{"a ConfigMap key the user names must be there", func(s *v1beta1.MCPServerSpec) {
 			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "authz", Key: "authz.yaml"}}
 		}, []string{`spec.authzConfig.configMap: ConfigMap "authz" in namespace "tools" has no key "authz.yaml"; the server will wait for it`}},
+		{"a missing telemetry config warns that the server runs without it", func(s *v1beta1.MCPServerSpec) {
+			s.TelemetryConfigRef = &v1beta1.MCPTelemetryConfigReference{Name: "otel"}
+		}, []string{`spec.telemetryConfigRef: MCPTelemetryConfig "otel" not found in namespace "tools"; the server runs without exporting telemetry until it exists`}},
+		{"an existing telemetry config says nothing", func(s *v1beta1.MCPServerSpec) {
+			s.TelemetryConfigRef = &v1beta1.MCPTelemetryConfigReference{Name: "telemetry"}
+		}, nil},
 		{"a ConfigMap's default key is left to the controller", func(s *v1beta1.MCPServerSpec) {
 			s.AuthzConfig = &v1beta1.AuthzConfigRef{Type: "configMap", ConfigMap: &v1beta1.ConfigMapAuthzRef{Name: "settings"}}
 		}, nil},

@@ -20,6 +20,8 @@ const (
 	portDeprecated                 = "spec.port is deprecated: use spec.proxyPort"
 	targetPortDeprecated           = "spec.targetPort is deprecated: use spec.mcpPort"
 	primaryUpstreamProviderIgnored = "spec.authzConfig.inline.primaryUpstreamProvider has no effect on an MCPServer (it runs no embedded auth server, in ToolHive either): remove it"
+	auditDisabled                  = "spec.audit.includeRequestData and maxDataSize do nothing while spec.audit.enabled is false: set enabled: true to write audit events"
+	auditMaxWithoutData            = "spec.audit.maxDataSize bounds the request data of an event, which includeRequestData (false) leaves out: set includeRequestData: true, or remove maxDataSize"
 	backendReplicasWithoutRedis    = "spec.backendReplicas > 1 without Redis session storage: sessions rely on ClientIP affinity, " +
 		"which is unreliable behind NAT or shared egress IPs; Redis session storage (spec.sessionStorage.provider redis) is strongly recommended"
 )
@@ -73,6 +75,14 @@ func specWarnings(s *v1beta1.MCPServer) admission.Warnings {
 	}
 	if !s.Spec.UsesRedis() && s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
 		warnings = append(warnings, backendReplicasWithoutRedis)
+	}
+	if a := s.Spec.Audit; a != nil {
+		switch {
+		case !a.Enabled && (a.IncludeRequestData || a.MaxDataSize != nil):
+			warnings = append(warnings, auditDisabled)
+		case a.MaxDataSize != nil && !a.IncludeRequestData:
+			warnings = append(warnings, auditMaxWithoutData)
+		}
 	}
 	return warnings
 }
