@@ -49,7 +49,7 @@ type pendingCall struct {
 	gen       uint64          // the backend process it was sent to
 	progress  string          // the backend's progress token, dropped with the call
 	sent      time.Time
-	reply     *pipeline.Reply  // what the client may see of the answer, and who is told of it; nil: none
+	reply     *pipeline.Reply // what the client may see of the answer, and who is told of it; nil: none
 }
 
 type progressRoute struct {
