@@ -64,7 +64,9 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // exchange carries the span of an HTTP request's first MCP message from
 // the request path (Step) to the backend's transport, which sees only the
 // HTTP request's context.
-type exchange struct{ first atomic.Pointer[trace.SpanContext] }
+type exchange struct {
+	first atomic.Pointer[trace.SpanContext]
+}
 
 type exchangeKey struct{}
 

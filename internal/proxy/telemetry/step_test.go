@@ -33,7 +33,9 @@ const (
 	clientRemote = "192.0.2.1:1234"
 )
 
-func traceparent(traceID, spanID, flags string) string { return "00-" + traceID + "-" + spanID + "-" + flags }
+func traceparent(traceID, spanID, flags string) string {
+	return "00-" + traceID + "-" + spanID + "-" + flags
+}
 
 // harness is a traced request path: Middleware around a front end that
 // runs the path (the tracing step, then later) and lets the test answer.
