@@ -152,54 +152,40 @@ func tlsWithCABundle(file string) (*tls.Config, error) {
 
 func (c *collector) spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	if c.grpc {
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(c.hostPort)}
-		if c.insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		if c.tls != nil {
-			opts = append(opts, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
-		}
-		if c.headers != nil {
-			opts = append(opts, otlptracegrpc.WithHeaders(c.headers))
-		}
-		return otlptracegrpc.New(ctx, opts...)
+		return otlptracegrpc.New(ctx, clientOptions(c, otlptracegrpc.WithEndpoint, otlptracegrpc.WithInsecure,
+			viaGRPC(otlptracegrpc.WithTLSCredentials), otlptracegrpc.WithHeaders)...)
 	}
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(c.hostPort), otlptracehttp.WithURLPath(c.basePath + tracesPath)}
-	if c.insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
-	if c.tls != nil {
-		opts = append(opts, otlptracehttp.WithTLSClientConfig(c.tls))
-	}
-	if c.headers != nil {
-		opts = append(opts, otlptracehttp.WithHeaders(c.headers))
-	}
-	return otlptracehttp.New(ctx, opts...)
+	return otlptracehttp.New(ctx, clientOptions(c, otlptracehttp.WithEndpoint, otlptracehttp.WithInsecure,
+		otlptracehttp.WithTLSClientConfig, otlptracehttp.WithHeaders, otlptracehttp.WithURLPath(c.basePath+tracesPath))...)
 }
 
 func (c *collector) metricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
 	if c.grpc {
-		opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(c.hostPort)}
-		if c.insecure {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
-		}
-		if c.tls != nil {
-			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
-		}
-		if c.headers != nil {
-			opts = append(opts, otlpmetricgrpc.WithHeaders(c.headers))
-		}
-		return otlpmetricgrpc.New(ctx, opts...)
+		return otlpmetricgrpc.New(ctx, clientOptions(c, otlpmetricgrpc.WithEndpoint, otlpmetricgrpc.WithInsecure,
+			viaGRPC(otlpmetricgrpc.WithTLSCredentials), otlpmetricgrpc.WithHeaders)...)
 	}
-	opts := []otlpmetrichttp.Option{otlpmetrichttp.WithEndpoint(c.hostPort), otlpmetrichttp.WithURLPath(c.basePath + metricsPath)}
+	return otlpmetrichttp.New(ctx, clientOptions(c, otlpmetrichttp.WithEndpoint, otlpmetrichttp.WithInsecure,
+		otlpmetrichttp.WithTLSClientConfig, otlpmetrichttp.WithHeaders, otlpmetrichttp.WithURLPath(c.basePath+metricsPath))...)
+}
+
+// clientOptions are c's settings as options of one OTLP exporter package
+// (each signal and protocol has its own option type), then more.
+func clientOptions[O any](c *collector, endpoint func(string) O, insecure func() O, withTLS func(*tls.Config) O,
+	headers func(map[string]string) O, more ...O) []O {
+	opts := []O{endpoint(c.hostPort)}
 	if c.insecure {
-		opts = append(opts, otlpmetrichttp.WithInsecure())
+		opts = append(opts, insecure())
 	}
 	if c.tls != nil {
-		opts = append(opts, otlpmetrichttp.WithTLSClientConfig(c.tls))
+		opts = append(opts, withTLS(c.tls))
 	}
 	if c.headers != nil {
-		opts = append(opts, otlpmetrichttp.WithHeaders(c.headers))
+		opts = append(opts, headers(c.headers))
 	}
-	return otlpmetrichttp.New(ctx, opts...)
+	return append(opts, more...)
+}
+
+// viaGRPC adapts a gRPC exporter's TLS option to a *tls.Config.
+func viaGRPC[O any](with func(credentials.TransportCredentials) O) func(*tls.Config) O {
+	return func(cfg *tls.Config) O { return with(credentials.NewTLS(cfg)) }
 }

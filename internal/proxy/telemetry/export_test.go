@@ -203,8 +203,14 @@ type grpcCollector struct {
 
 func (c *grpcCollector) Export(ctx context.Context, req *colltrace.ExportTraceServiceRequest) (*colltrace.ExportTraceServiceResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
+	header := http.Header{}
+	for k, vs := range md {
+		for _, v := range vs {
+			header.Add(k, v)
+		}
+	}
 	for _, rs := range req.GetResourceSpans() {
-		x := export{header: http.Header(md), resource: resourceOf(rs.GetResource())}
+		x := export{header: header, resource: resourceOf(rs.GetResource())}
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {
 				x.names = append(x.names, s.GetName())
@@ -241,7 +247,7 @@ func TestSpansReachAnOTLPGRPCCollector(t *testing.T) {
 	if diff := cmp.Diff([]string{"tools/call echo"}, x.names); diff != "" {
 		t.Errorf("spans (-want +got):\n%s", diff)
 	}
-	if got := x.header["x-tenant"]; len(got) != 1 || got[0] != "acme" {
+	if got := x.header.Values("X-Tenant"); len(got) != 1 || got[0] != "acme" {
 		t.Errorf("metadata x-tenant %q, want acme", got)
 	}
 }
