@@ -5,6 +5,12 @@
 //
 //	mcpserver                                   # stdio
 //	mcpserver --transport=streamable-http --addr=127.0.0.1:8080   # at /mcp
+//
+// With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+// set it exports spans over OTLP (OTEL_EXPORTER_OTLP_PROTOCOL: grpc or
+// http/protobuf, the default), as service OTEL_SERVICE_NAME ("mcpserver"):
+// one per HTTP request, and one per MCP message that continues the trace in
+// params._meta, else the HTTP request's.
 package main
 
 import (
@@ -34,36 +40,53 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := run(ctx, *transport, *addr, *name, *stateless, log); err != nil {
+	if err := run(ctx, config{transport: *transport, addr: *addr, name: *name, stateless: *stateless}, log); err != nil {
 		log.Error("mcpserver stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, transport, addr, name string, stateless bool, log *slog.Logger) error {
-	server := mcptest.NewServerNamed(name)
-	switch transport {
+// config is how the server runs: its flags, and the stdio streams (the
+// process's own unless a test gives others).
+type config struct {
+	transport, addr, name string
+	stateless             bool
+	stdio                 mcp.Transport
+}
+
+func run(ctx context.Context, c config, log *slog.Logger) error {
+	tr, err := startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer tr.shutdown(log)
+	server := mcptest.NewServerNamed(c.name)
+	tr.instrument(server)
+	switch c.transport {
 	case "stdio":
-		return server.Run(ctx, &mcp.StdioTransport{})
+		if c.stdio == nil {
+			c.stdio = &mcp.StdioTransport{}
+		}
+		return server.Run(ctx, c.stdio)
 	case "streamable-http", "sse":
 		get := func(*http.Request) *mcp.Server { return server }
 		mux := http.NewServeMux()
-		mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{Stateless: stateless}))
+		mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{Stateless: c.stateless}))
 		mux.Handle("/sse", mcp.NewSSEHandler(get, nil))
-		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: c.addr, Handler: tr.handler(mux), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			<-ctx.Done()
 			shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(shutdown)
 		}()
-		log.Info("serving streamable HTTP at /mcp and SSE at /sse", "addr", addr, "name", name)
+		log.Info("serving streamable HTTP at /mcp and SSE at /sse", "addr", c.addr, "name", c.name)
 		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("listen on %s: %w", addr, err)
+			return fmt.Errorf("listen on %s: %w", c.addr, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("--transport=%q: use stdio, streamable-http or sse", transport)
+	return fmt.Errorf("--transport=%q: use stdio, streamable-http or sse", c.transport)
 }
 
 func envOr(key, fallback string) string {
