@@ -17,12 +17,13 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
-// handWritten holds what kustomize does not render: values.yaml and the
-// Prometheus Operator monitors. chart/
+// handWritten holds what kustomize does not render: values.yaml, the
+// Prometheus Operator monitors and the Grafana dashboards' ConfigMap. chart/
 // mirrors the chart's layout; each file is a Go template with [[ ]]
 // delimiters (Helm's {{ }} pass through), filled with chartData so that a
 // monitor's selector and port come from the objects it selects and cannot
-// drift from them.
+// drift from them. The dashboards themselves (dashboards/*.json) are
+// written in the chart directly, as Chart.yaml is.
 //
 //go:embed chart
 var handWritten embed.FS
@@ -34,8 +35,8 @@ const serverLabel = "mcpserver"
 // chartData is what the hand-written files are filled with.
 type chartData struct {
 	Images imageValues
-	// Operator is the operator's app.kubernetes.io/name; the monitors carry
-	// it, and their names begin with it.
+	// Operator is the operator's app.kubernetes.io/name; the monitors and
+	// the dashboards' ConfigMap carry it, and their names begin with it.
 	Operator string
 	// OperatorMetrics is the operator's metrics Service.
 	OperatorMetrics metricsService

@@ -2,9 +2,9 @@
 // values from `kustomize build config/default`, so that config/ stays the one
 // source of the install and the chart cannot drift from it. `make manifests`
 // runs it after controller-gen. What kustomize does not install (values.yaml,
-// the Prometheus Operator monitors, off by default) comes from
-// hack/gen-chart/chart, filled with what kustomize rendered (see
-// handwritten.go).
+// the Prometheus Operator monitors, the Grafana dashboards' ConfigMap, all
+// off by default) comes from hack/gen-chart/chart, filled with what
+// kustomize rendered (see handwritten.go).
 //
 // Each object is copied as kustomize renders it; only these become values:
 // the operator image, the proxy image (--proxy-image), the release namespace,

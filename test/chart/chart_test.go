@@ -3,8 +3,9 @@
 // exactly what `kustomize build config/default` installs, and namespace scope
 // trades the cluster-wide grant for a Role in each allowed namespace (only
 // the metrics endpoint's token and access reviews stay cluster-wide). The
-// Prometheus Operator monitors for the operator and the proxies render only
-// when asked for.
+// monitoring objects (Prometheus Operator monitors for the operator and the
+// proxies, the Grafana dashboards' ConfigMap) render only when asked for, and
+// the dashboards query only series that exist (dashboard_test.go).
 package chart
 
 import (
@@ -310,7 +311,7 @@ func TestTheChartLints(t *testing.T) {
 	for _, set := range []string{
 		"operator.rbac.scope=cluster",
 		"operator.rbac.scope=namespace,operator.rbac.allowedNamespaces={a}",
-		"metrics.serviceMonitor.enabled=true,metrics.proxyMonitor.enabled=true",
+		"metrics.serviceMonitor.enabled=true,metrics.proxyMonitor.enabled=true,grafana.dashboard.enabled=true",
 	} {
 		if stdout, stderr, err := helm(t, "lint", "--strict", "deploy/charts/toolhive-operator", "--set", set); err != nil {
 			t.Errorf("helm lint --set %s: %v\n%s%s", set, err, stdout, stderr)
@@ -325,11 +326,12 @@ var monitoringOn = []string{
 	"--set", "metrics.proxyMonitor.enabled=true",
 	"--set", "metrics.proxyMonitor.labels.release=kube-prometheus-stack",
 	"--set", "metrics.proxyMonitor.interval=15s",
+	"--set", "grafana.dashboard.enabled=true",
 }
 
 func TestMonitoringIsOffByDefault(t *testing.T) {
 	for k := range template(t, "-n", namespace) {
-		if k.Kind == "ServiceMonitor" || k.Kind == "PodMonitor" {
+		if k.Kind == "ServiceMonitor" || k.Kind == "PodMonitor" || k.Kind == "ConfigMap" {
 			t.Errorf("default values render %s", k)
 		}
 	}
@@ -435,5 +437,45 @@ func TestPodMonitorScrapesEveryProxy(t *testing.T) {
 		"--set", "operator.rbac.scope=namespace", "--set", "operator.rbac.allowedNamespaces={team-a,team-b}"}, monitoringOn...)...), "PodMonitor")
 	if diff := cmp.Diff(object{"matchNames": []any{"team-a", "team-b"}}, pm["spec"].(object)["namespaceSelector"]); diff != "" {
 		t.Errorf("namespace scope: namespaceSelector (-want +got):\n%s", diff)
+	}
+}
+
+// The dashboards' ConfigMap carries the Grafana sidecar's label and every
+// dashboard of the chart, as it is in dashboards/, valid JSON.
+func TestGrafanaDashboardConfigMapHoldsTheDashboards(t *testing.T) {
+	cm := only(t, template(t, "-n", namespace, "--set", "grafana.dashboard.enabled=true",
+		"--set", "grafana.dashboard.namespace=monitoring",
+		"--set", "grafana.dashboard.annotations.grafana_folder=MCP"), "ConfigMap")
+	if got := keyOf(cm); got != (key{"ConfigMap", "monitoring", release + "-grafana-dashboards"}) {
+		t.Errorf("ConfigMap is %s", got)
+	}
+	meta := cm["metadata"].(object)
+	if got := meta["labels"].(object)["grafana_dashboard"]; got != "1" {
+		t.Errorf("label grafana_dashboard = %#v, want \"1\"", got)
+	}
+	if got := meta["annotations"].(object)["grafana_folder"]; got != "MCP" {
+		t.Errorf("annotation grafana_folder = %#v, want MCP", got)
+	}
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "deploy", "charts", "toolhive-operator", "dashboards", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards in the chart: %v", err)
+	}
+	data := cm["data"].(object)
+	if len(data) != len(files) {
+		t.Errorf("the ConfigMap holds %d dashboards, the chart %d", len(data), len(files))
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := data[filepath.Base(f)].(string)
+		if got != string(want) {
+			t.Errorf("the ConfigMap's %s differs from the chart's file", filepath.Base(f))
+		}
+		var d object
+		if err := json.Unmarshal([]byte(got), &d); err != nil {
+			t.Errorf("%s is not JSON: %v", filepath.Base(f), err)
+		}
 	}
 }
