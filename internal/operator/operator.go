@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -68,7 +69,9 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// New returns a manager with the MCPServer controller (and webhooks) set up.
+// New returns a manager with the MCPServer controller (and webhooks) set up,
+// and the gauge of MCPServers by phase registered beside controller-runtime's
+// metrics.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.ProxyImage == "" {
 		return nil, errors.New("the proxy image is required (--proxy-image): every proxy Deployment would be invalid without it")
@@ -142,6 +145,12 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		return nil, fmt.Errorf("add ready check: %w", err)
+	}
+	// Beside controller-runtime's reconcile and work queue metrics, in its
+	// process-wide registry; last, so that a New that fails leaves none.
+	phases := newPhaseCollector(mgr.GetCache(), o.WatchNamespaces, mgr.GetLogger().WithName("metrics"))
+	if err := crmetrics.Registry.Register(phases); err != nil {
+		return nil, fmt.Errorf("register %s: %w", MCPServersMetric, err)
 	}
 	return mgr, nil
 }

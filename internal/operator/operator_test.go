@@ -17,7 +17,7 @@ import (
 
 // In namespace mode the operator ignores MCPServers outside its namespaces,
 // as the seed's troubleshooting section describes. The suite's operator
-// watches only "allowed".
+// watches "allowed" (and "phases", which only the metrics test uses).
 func TestWatchNamespacesIgnoresOtherNamespaces(t *testing.T) {
 	k := apiServer(t)
 	ctx := context.Background()

@@ -32,9 +32,9 @@ import (
 // suite is an API server (envtest) with the CRDs and webhook configurations
 // of config/, and one operator assembled by operator.New as a cluster runs
 // it: as the ServiceAccount that config/rbac binds its roles to, with those
-// roles, watching the namespace "allowed", serving its metrics and webhooks.
-// The tests share it because controller-runtime allows one controller of a
-// name per process. It starts on the first test that needs it.
+// roles, watching the namespaces "allowed" and "phases", serving its metrics
+// and webhooks. The tests share it because controller-runtime allows one
+// controller of a name per process. It starts on the first test that needs it.
 var suite struct {
 	once        sync.Once
 	err         error
@@ -109,7 +109,7 @@ func startSuite() error {
 	}
 	wo := env.WebhookInstallOptions
 	mgr, err := operator.New(asManager, operator.Options{
-		WatchNamespaces: []string{"allowed"}, ProxyImage: "proxy:test", MetricsAddr: metricsAddr, ProbeAddr: "0",
+		WatchNamespaces: []string{"allowed", phasesNamespace}, ProxyImage: "proxy:test", MetricsAddr: metricsAddr, ProbeAddr: "0",
 		Webhooks: true, WebhookHost: wo.LocalServingHost, WebhookPort: wo.LocalServingPort, WebhookCertDir: wo.LocalServingCertDir,
 	})
 	if err != nil {

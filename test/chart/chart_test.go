@@ -2,7 +2,10 @@
 // (bin/helm, built by hack/install-helm.sh): with default values it installs
 // exactly what `kustomize build config/default` installs, and namespace scope
 // trades the cluster-wide grant for a Role in each allowed namespace (only
-// the metrics endpoint's token and access reviews stay cluster-wide).
+// the metrics endpoint's token and access reviews stay cluster-wide). The
+// monitoring objects (Prometheus Operator monitors for the operator and the
+// proxies, the Grafana dashboards' ConfigMap) render only when asked for, and
+// the dashboards query only series that exist (dashboard_test.go).
 package chart
 
 import (
@@ -305,9 +308,174 @@ func TestTheChartRejectsValuesItCannotHonour(t *testing.T) {
 }
 
 func TestTheChartLints(t *testing.T) {
-	for _, set := range []string{"operator.rbac.scope=cluster", "operator.rbac.scope=namespace,operator.rbac.allowedNamespaces={a}"} {
+	for _, set := range []string{
+		"operator.rbac.scope=cluster",
+		"operator.rbac.scope=namespace,operator.rbac.allowedNamespaces={a}",
+		"metrics.serviceMonitor.enabled=true,metrics.proxyMonitor.enabled=true,grafana.dashboard.enabled=true",
+	} {
 		if stdout, stderr, err := helm(t, "lint", "--strict", "deploy/charts/toolhive-operator", "--set", set); err != nil {
 			t.Errorf("helm lint --set %s: %v\n%s%s", set, err, stdout, stderr)
+		}
+	}
+}
+
+// monitoringOn turns on every monitoring object of the chart.
+var monitoringOn = []string{
+	"--set", "metrics.serviceMonitor.enabled=true",
+	"--set", "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+	"--set", "metrics.proxyMonitor.enabled=true",
+	"--set", "metrics.proxyMonitor.labels.release=kube-prometheus-stack",
+	"--set", "metrics.proxyMonitor.interval=15s",
+	"--set", "grafana.dashboard.enabled=true",
+}
+
+func TestMonitoringIsOffByDefault(t *testing.T) {
+	for k := range template(t, "-n", namespace) {
+		if k.Kind == "ServiceMonitor" || k.Kind == "PodMonitor" || k.Kind == "ConfigMap" {
+			t.Errorf("default values render %s", k)
+		}
+	}
+}
+
+// The ServiceMonitor scrapes the operator's metrics Service, and only it,
+// as kubebuilder's config/prometheus/monitor.yaml does: HTTPS with
+// Prometheus's own token.
+func TestServiceMonitorScrapesTheOperatorsMetricsService(t *testing.T) {
+	objs := template(t, append([]string{"-n", namespace}, monitoringOn...)...)
+	sm := only(t, objs, "ServiceMonitor")
+	if got := keyOf(sm); got != (key{"ServiceMonitor", namespace, release + "-controller-manager-metrics-monitor"}) {
+		t.Errorf("ServiceMonitor is %s", got)
+	}
+	if got := sm["metadata"].(object)["labels"].(object)["release"]; got != "kube-prometheus-stack" {
+		t.Errorf("ServiceMonitor label release = %v, want the value's kube-prometheus-stack", got)
+	}
+	spec := sm["spec"].(object)
+	var selected []key
+	for k, o := range objs {
+		if k.Kind == "Service" && k.Namespace == namespace && matches(spec["selector"].(object)["matchLabels"].(object), o) {
+			selected = append(selected, k)
+		}
+	}
+	metricsService := key{"Service", namespace, release + "-controller-manager-metrics-service"}
+	if !slices.Equal(selected, []key{metricsService}) {
+		t.Fatalf("the ServiceMonitor selects %v, want only %s", selected, metricsService)
+	}
+	ports := objs[metricsService]["spec"].(object)["ports"].([]any)
+	want := []any{object{
+		"port":            ports[0].(object)["name"],
+		"scheme":          "https",
+		"path":            "/metrics",
+		"interval":        "30s",
+		"honorLabels":     true,
+		"bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"tlsConfig":       object{"insecureSkipVerify": true},
+	}}
+	if diff := cmp.Diff(want, spec["endpoints"]); diff != "" {
+		t.Errorf("ServiceMonitor endpoints (-want +got):\n%s", diff)
+	}
+
+	// Where a monitor may not read Prometheus's token file, a Secret's token.
+	sm = only(t, template(t, "-n", namespace, "--set", "metrics.serviceMonitor.enabled=true",
+		"--set", "metrics.serviceMonitor.authorization.type=Bearer",
+		"--set", "metrics.serviceMonitor.authorization.credentials.name=prometheus-token",
+		"--set", "metrics.serviceMonitor.authorization.credentials.key=token"), "ServiceMonitor")
+	endpoint := sm["spec"].(object)["endpoints"].([]any)[0].(object)
+	if _, ok := endpoint["bearerTokenFile"]; ok {
+		t.Errorf("with authorization set the endpoint still has bearerTokenFile: %v", endpoint)
+	}
+	wantAuth := object{"type": "Bearer", "credentials": object{"name": "prometheus-token", "key": "token"}}
+	if diff := cmp.Diff(wantAuth, endpoint["authorization"]); diff != "" {
+		t.Errorf("authorization (-want +got):\n%s", diff)
+	}
+}
+
+// matches tells whether an object carries every label of a selector.
+func matches(selector object, o object) bool {
+	labels, _ := o["metadata"].(object)["labels"].(object)
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// The PodMonitor selects the proxy pods of every MCPServer by the labels the
+// operator gives them (design.md: name mcpserver, a component label, the
+// managed-by label), never the backend pods (component mcp), on the proxy
+// container's port http, and names each series' MCPServer.
+func TestPodMonitorScrapesEveryProxy(t *testing.T) {
+	pm := only(t, template(t, append([]string{"-n", namespace}, monitoringOn...)...), "PodMonitor")
+	if got := keyOf(pm); got != (key{"PodMonitor", namespace, release + "-mcp-proxies"}) {
+		t.Errorf("PodMonitor is %s", got)
+	}
+	want := object{
+		"selector": object{"matchLabels": object{
+			"app.kubernetes.io/name":       "mcpserver",
+			"app.kubernetes.io/component":  "proxy",
+			"app.kubernetes.io/managed-by": "switchboard",
+		}},
+		"namespaceSelector": object{"any": true},
+		"podMetricsEndpoints": []any{object{
+			"port":     "http",
+			"path":     "/metrics",
+			"interval": "15s",
+			"relabelings": []any{object{
+				"action":       "replace",
+				"sourceLabels": []any{"__meta_kubernetes_pod_label_app_kubernetes_io_instance"},
+				"targetLabel":  "mcpserver",
+			}},
+		}},
+	}
+	if diff := cmp.Diff(want, pm["spec"]); diff != "" {
+		t.Errorf("PodMonitor spec (-want +got):\n%s", diff)
+	}
+
+	// In namespace scope the operator runs proxies only in the allowed
+	// namespaces, and Prometheus need look nowhere else.
+	pm = only(t, template(t, append([]string{"-n", namespace,
+		"--set", "operator.rbac.scope=namespace", "--set", "operator.rbac.allowedNamespaces={team-a,team-b}"}, monitoringOn...)...), "PodMonitor")
+	if diff := cmp.Diff(object{"matchNames": []any{"team-a", "team-b"}}, pm["spec"].(object)["namespaceSelector"]); diff != "" {
+		t.Errorf("namespace scope: namespaceSelector (-want +got):\n%s", diff)
+	}
+}
+
+// The dashboards' ConfigMap carries the Grafana sidecar's label and every
+// dashboard of the chart, as it is in dashboards/, valid JSON.
+func TestGrafanaDashboardConfigMapHoldsTheDashboards(t *testing.T) {
+	cm := only(t, template(t, "-n", namespace, "--set", "grafana.dashboard.enabled=true",
+		"--set", "grafana.dashboard.namespace=monitoring",
+		"--set", "grafana.dashboard.annotations.grafana_folder=MCP"), "ConfigMap")
+	if got := keyOf(cm); got != (key{"ConfigMap", "monitoring", release + "-grafana-dashboards"}) {
+		t.Errorf("ConfigMap is %s", got)
+	}
+	meta := cm["metadata"].(object)
+	if got := meta["labels"].(object)["grafana_dashboard"]; got != "1" {
+		t.Errorf("label grafana_dashboard = %#v, want \"1\"", got)
+	}
+	if got := meta["annotations"].(object)["grafana_folder"]; got != "MCP" {
+		t.Errorf("annotation grafana_folder = %#v, want MCP", got)
+	}
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "deploy", "charts", "toolhive-operator", "dashboards", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards in the chart: %v", err)
+	}
+	data := cm["data"].(object)
+	if len(data) != len(files) {
+		t.Errorf("the ConfigMap holds %d dashboards, the chart %d", len(data), len(files))
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := data[filepath.Base(f)].(string)
+		if got != string(want) {
+			t.Errorf("the ConfigMap's %s differs from the chart's file", filepath.Base(f))
+		}
+		var d object
+		if err := json.Unmarshal([]byte(got), &d); err != nil {
+			t.Errorf("%s is not JSON: %v", filepath.Base(f), err)
 		}
 	}
 }
