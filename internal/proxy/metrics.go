@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/audit"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/mcpmetrics"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
@@ -19,6 +21,8 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// mcp are ToolHive's MCP series, made on the telemetry's meter.
+	mcp *mcpmetrics.Metrics
 }
 
 func newMetrics(s *Server) *metrics {
@@ -58,6 +62,14 @@ func newMetrics(s *Server) *metrics {
 		counter("switchboard_proxy_slow_client_drops_total", "Messages dropped, or streams ended, for clients that did not read.", st.Dropped.Load),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchAudit counts the audit events that could not be written.
+func (m *metrics) watchAudit(a *audit.Auditor) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "switchboard_proxy_audit_events_dropped_total",
+		Help: "Audit events dropped because the log stream did not keep up.",
+	}, func() float64 { return float64(a.Dropped()) }))
 }
 
 func (m *metrics) handler() http.Handler {

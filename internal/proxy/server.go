@@ -21,11 +21,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/switchboard-mcp/switchboard/internal/proxy/audit"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/authn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/gate"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/telemetry"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
@@ -64,6 +66,10 @@ type Server struct {
 	// sessions end theirs on drain).
 	endStreams func()
 	metrics    *metrics
+	// telemetry exports traces and metrics (Prometheus always, OTLP when
+	// configured); audit writes the audit events, nil when off.
+	telemetry *telemetry.Telemetry
+	audit     *audit.Auditor
 	// gate enforces the access document; nil when the server has none.
 	gate     *gate.Gate
 	draining atomic.Bool
@@ -83,9 +89,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
-	steps := []pipeline.Step{pipeline.Limits()}
-	var err error
+	observe, err := s.startObserving(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Steps that watch how requests end (audit, traces) come before the
+	// ones that may refuse them: a refusal is told to the steps before it.
+	steps := append([]pipeline.Step{pipeline.Limits()}, observe...)
 	if s.gate, err = s.startGate(ctx); err != nil {
+		s.stopObserving(ctx)
 		return nil, err
 	}
 	if s.gate != nil {
@@ -102,6 +114,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		err = fmt.Errorf("--transport=%q: use stdio, sse or streamable-http", o.Transport)
 	}
 	if err != nil {
+		s.stopObserving(ctx)
 		return nil, err
 	}
 	// Probes and metrics answer any Host and Origin; MCP endpoints guard
@@ -113,7 +126,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		top.Handle(authn.MetadataPath, s.gate.Metadata())
 		top.Handle(authn.MetadataPath+"/", s.gate.Metadata())
 	}
-	top.Handle("/", guard(mcp, o.AllowedOrigins))
+	top.Handle("/", s.observed(guard(mcp, o.AllowedOrigins)))
 	top.HandleFunc(proxyconfig.HealthPath, s.health)
 	top.HandleFunc(proxyconfig.LivePath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	top.Handle(proxyconfig.MetricsPath, s.metrics.handler())
@@ -125,6 +138,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 	addr := net.JoinHostPort(o.BindAddress, fmt.Sprint(o.Port))
 	if s.listener, err = net.Listen("tcp", addr); err != nil {
+		s.stopObserving(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return s, nil
@@ -195,7 +209,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 	}
 	ro := relay.Options{Store: s.store, Dial: o.Dial, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch, Path: path,
 		Sessions: s.sessions, ResponseTimeout: o.BackendResponseTimeout, IdleTimeout: o.SessionIdleTimeout, HandshakeTimeout: o.HandshakeTimeout, ProbeInterval: probe,
-		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Log: o.Log,
+		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, WrapTransport: s.telemetry.Transport, Log: o.Log,
 		// A token the proxy checked is its own business; without a gate
 		// the backend may check it itself.
 		KeepAuthorization: s.gate == nil}
@@ -332,8 +346,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	err := s.http.Shutdown(last)
 	s.closeAll()
 	if errors.Is(err, context.DeadlineExceeded) {
-		return s.http.Close()
+		err = s.http.Close()
 	}
+	s.stopObserving(ctx)
 	return err
 }
 

@@ -26,6 +26,10 @@ type Audit struct {
 // unless told otherwise (ToolHive's default).
 const DefaultAuditMaxDataSize = 1024
 
+// DefaultSamplingRate is the fraction of new traces a proxy run by hand
+// records (ToolHive's default).
+const DefaultSamplingRate = 0.05
+
 // OTLP protocols (Telemetry.Protocol), as OTEL_EXPORTER_OTLP_PROTOCOL names them.
 const (
 	OTLPGRPC = "grpc"
@@ -131,7 +135,8 @@ func observeArgs(a Audit, t Telemetry) []string {
 	flagIf(flagOTelInsecure, t.Insecure)
 	flagIf(flagOTelTracing, t.Tracing)
 	flagIf(flagOTelMetrics, t.Metrics)
-	if t.SamplingRate != 0 {
+	if t.Tracing {
+		// Always written: 0 is a rate, and the flag's default is not.
 		add(flagOTelSampling, strconv.FormatFloat(t.SamplingRate, 'g', -1, 64))
 	}
 	add(flagOTelService, t.ServiceName)
@@ -158,7 +163,7 @@ func registerObserveFlags(fs *flag.FlagSet, a *Audit, t *Telemetry) {
 	fs.BoolVar(&t.Insecure, flagOTelInsecure, false, "export without TLS")
 	fs.BoolVar(&t.Tracing, flagOTelTracing, false, "export traces")
 	fs.BoolVar(&t.Metrics, flagOTelMetrics, false, "export metrics over OTLP (Prometheus /metrics is served either way)")
-	fs.Float64Var(&t.SamplingRate, flagOTelSampling, 0, "fraction of new traces recorded, 0 to 1")
+	fs.Float64Var(&t.SamplingRate, flagOTelSampling, DefaultSamplingRate, "fraction of new traces recorded, 0 to 1")
 	fs.StringVar(&t.ServiceName, flagOTelService, "", "service.name of the proxy's telemetry")
 	pairVar(fs, &t.Headers, flagOTelHeader, "a header sent with every export, name=value (repeat for more)")
 	pairVar(fs, &t.SecretHeaders, flagOTelSecretHeader, "a header sent with every export whose value is in an environment variable, name=VARIABLE (repeat for more)")
