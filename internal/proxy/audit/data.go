@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 
@@ -21,7 +20,7 @@ type truncated struct {
 // instead of left out (ToolHive's choice), and stays valid JSON: its
 // first bytes become a string no longer than limit once encoded.
 func requestData(m *wire.Message, limit int) json.RawMessage {
-	msg, err := marshal(m)
+	msg, err := wire.Marshal(m)
 	if err != nil {
 		// Only a message a step rewrote into invalid JSON gets here; its
 		// event is still written, without the data.
@@ -36,7 +35,7 @@ func requestData(m *wire.Message, limit int) json.RawMessage {
 	if excess := len(encodeString(cut)) - limit; excess > 0 {
 		cut = prefix(msg, max(len(cut)-excess, 0))
 	}
-	out, err := marshal(truncated{Request: string(cut), Truncated: true, Size: len(msg)})
+	out, err := wire.Marshal(truncated{Request: string(cut), Truncated: true, Size: len(msg)})
 	if err != nil {
 		return nil
 	}
@@ -56,18 +55,6 @@ func prefix(b []byte, n int) []byte {
 
 // encodeString is b as a JSON string, as the log writes it.
 func encodeString(b []byte) []byte {
-	out, _ := marshal(string(b))
+	out, _ := wire.Marshal(string(b))
 	return out
-}
-
-// marshal is json.Marshal without HTML escaping (which would turn every
-// '<' into six bytes), and without the encoder's trailing newline.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
@@ -73,7 +74,7 @@ func TestTheDefaultCapIsToolHives(t *testing.T) {
 	events := closeAndRead(t, a, out)
 	data, _ := events[0]["data"].(map[string]any)
 	s, _ := data["request"].(string)
-	if enc, _ := marshal(s); len(enc) > proxyconfig.DefaultAuditMaxDataSize || len(enc) < proxyconfig.DefaultAuditMaxDataSize-8 {
+	if enc, _ := wire.Marshal(s); len(enc) > proxyconfig.DefaultAuditMaxDataSize || len(enc) < proxyconfig.DefaultAuditMaxDataSize-8 {
 		t.Errorf("request data is %d bytes encoded, want just under %d", len(enc), proxyconfig.DefaultAuditMaxDataSize)
 	}
 	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
@@ -104,7 +105,7 @@ func FuzzRequestData(f *testing.F) {
 		}
 		if s, ok := got["request"].(string); ok {
 			// Even an empty string takes its two quotes.
-			if enc, _ := marshal(s); len(enc) > max(limit, 2) {
+			if enc, _ := wire.Marshal(s); len(enc) > max(limit, 2) {
 				t.Errorf("request string is %d bytes encoded, cap %d", len(enc), limit)
 			}
 		}

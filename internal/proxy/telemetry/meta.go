@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
 
 // W3C trace context keys, which MCP carries unprefixed in params._meta
@@ -119,27 +121,15 @@ func withTraceMeta(raw json.RawMessage, tc propagation.MapCarrier) (json.RawMess
 	for k, v := range tc {
 		meta[k] = quote(v)
 	}
-	encoded, err := encode(meta)
+	encoded, err := wire.Marshal(meta)
 	if err != nil {
 		return nil, false
 	}
 	p["_meta"] = encoded
-	if encoded, err = encode(p); err != nil {
+	if encoded, err = wire.Marshal(p); err != nil {
 		return nil, false
 	}
 	return encoded, true
-}
-
-// encode is v as compact JSON, without the HTML escaping that would
-// rewrite the bytes of the values kept.
-func encode(v any) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func quote(s string) json.RawMessage {

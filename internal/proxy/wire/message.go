@@ -138,11 +138,21 @@ func validID(id json.RawMessage, answer bool) bool {
 // Encode writes m without HTML escaping, so that ids and payloads go out
 // byte for byte as they came in.
 func Encode(m *Message) ([]byte, error) {
+	out, err := Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode JSON-RPC message: %w", err)
+	}
+	return out, nil
+}
+
+// Marshal is v as compact JSON without HTML escaping, which would rewrite
+// every '<', '>' and '&' of the values passed on into six bytes.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("encode JSON-RPC message: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
