@@ -103,6 +103,10 @@ cluster-down: ## Stop the local cluster and remove its processes, mounts, bridge
 images: ## Build the operator, proxy, test MCP server and pause images (no Docker) and load them into the local cluster.
 	hack/images.sh
 
+.PHONY: jaeger-image
+jaeger-image: ## Build Jaeger v$(JAEGER_VERSION) all-in-one (the tracing tests' trace backend) as an image and load it into the local cluster.
+	hack/jaeger.sh
+
 .PHONY: cert-manager
 cert-manager: ## Build cert-manager (controller, webhook, cainjector) and render its install manifest into bin/cert-manager/v$(CERT_MANAGER_VERSION).
 	hack/build-cert-manager.sh >/dev/null
