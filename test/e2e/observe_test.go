@@ -30,9 +30,9 @@ type auditEvent struct {
 // auditEvents are the audit events in the proxy's log stream, as
 // `kubectl logs deploy/<server> -c toolhive` shows them.
 func (n *ns) auditEvents(server string) ([]auditEvent, error) {
-	out, err := n.run("logs", "deploy/"+server, "-c", "toolhive", "--all-containers=false")
+	out, err := n.run("logs", "deploy/"+server, "-c", "toolhive")
 	if err != nil {
-		return nil, fmt.Errorf("kubectl logs: %v: %s", err, out)
+		return nil, fmt.Errorf("kubectl logs: %w: %s", err, out)
 	}
 	var events []auditEvent
 	sc := bufio.NewScanner(strings.NewReader(out))
