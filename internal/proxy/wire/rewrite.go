@@ -69,18 +69,38 @@ type eventRewriter struct {
 	err error
 }
 
+// Read returns the rewritten lines of what has arrived: it waits for a
+// line only when it has nothing to return, and otherwise takes every whole
+// line already buffered, so that an event leaves in one write (one flush)
+// rather than one a line.
 func (e *eventRewriter) Read(p []byte) (int, error) {
-	for len(e.out) == 0 {
+	for len(e.out) == 0 || e.lineBuffered() {
 		if e.err != nil {
+			if len(e.out) > 0 {
+				break
+			}
 			return 0, e.err
 		}
 		line, err := e.in.ReadBytes('\n')
 		e.err = err
-		e.out = RewriteDataLine(line, e.fn)
+		e.out = append(e.out, RewriteDataLine(line, e.fn)...)
 	}
 	n := copy(p, e.out)
 	e.out = e.out[n:]
+	if len(e.out) == 0 {
+		e.out = e.out[:0:0] // let a large event's buffer go
+	}
 	return n, nil
+}
+
+// lineBuffered reports a whole line waiting in the buffer: reading it
+// cannot block.
+func (e *eventRewriter) lineBuffered() bool {
+	if e.err != nil || e.in.Buffered() == 0 {
+		return false
+	}
+	buf, _ := e.in.Peek(e.in.Buffered())
+	return bytes.IndexByte(buf, '\n') >= 0
 }
 
 func (e *eventRewriter) Close() error { return e.src.Close() }
