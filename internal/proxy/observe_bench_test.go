@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,7 +41,7 @@ func BenchmarkObservePath(b *testing.B) {
 	// around an endpoint that reads the body, runs the path and answers.
 	handler := func(b *testing.B, withAudit bool, tc proxyconfig.Telemetry) http.Handler {
 		ctx := context.Background()
-		t, err := telemetry.New(ctx, tc, "bench", "streamable-http", prometheus.NewRegistry(), nil)
+		t, err := telemetry.New(ctx, tc, "bench", "streamable-http", prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 		if err != nil {
 			b.Fatal(err)
 		}

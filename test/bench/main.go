@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +36,28 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "load time per measurement")
 	clients := flag.Int("clients", 8, "concurrent client sessions")
 	idle := flag.Int("idle-sessions", 10000, "idle sessions for the memory measure")
+	observeOnly := flag.Bool("observe-only", false, "measure only what audit events and tracing cost")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *observeOnly {
+		if err := observeAlone(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*duration, *clients, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -109,7 +131,7 @@ func run(d time.Duration, clients, idle int) error {
 	if err := accessCost(ctx, httpProxy, accessProxy, token, 9, 2*time.Second); err != nil {
 		return err
 	}
-	if err := observeCost(ctx, httpProxy, direct.URL+"/mcp", 9, 2*time.Second); err != nil {
+	if err := observeCost(ctx, bin, 15, time.Second); err != nil {
 		return err
 	}
 	for _, p := range []struct{ name, base string }{{"in-memory sessions", httpProxy}, {"Redis sessions", redisProxy}} {

@@ -4,17 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/switchboard-mcp/switchboard/internal/proxy"
-	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 // otlpSink is an OTLP/HTTP collector that takes every export and keeps
@@ -35,25 +34,49 @@ func startSink() *otlpSink {
 	return s
 }
 
-// observed is a streamable-http proxy in front of backend with audit
-// events on (written to a file, as a container's stdout is) and traces at
-// the sampling rate exported over OTLP/HTTP to sink.
-func observed(ctx context.Context, backend string, sink *otlpSink, rate float64, audit *os.File) (string, func(), error) {
-	return startProxy(ctx, proxy.Options{
-		Config: proxyconfig.Config{Transport: "streamable-http",
-			Audit: proxyconfig.Audit{Enabled: true},
-			Telemetry: proxyconfig.Telemetry{Endpoint: sink.Listener.Addr().String(), Protocol: proxyconfig.OTLPHTTP, Insecure: true,
-				Tracing: true, SamplingRate: rate}},
-		Local:    proxyconfig.Local{BackendURL: backend},
-		AuditOut: audit,
-	})
+// observeAlone runs only the observe section.
+func observeAlone() error {
+	_, _, bin, stop, err := startSeparate()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return observeCost(context.Background(), bin, 15, time.Second)
+}
+
+// proxyProcess runs the proxy binary of bin in front of backend with the
+// extra flags, its standard output (the audit events) to out, and returns
+// its base URL once healthy.
+func proxyProcess(bin, backend string, out *os.File, flags ...string) (string, func(), error) {
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	args := append([]string{"--transport=streamable-http", "--bind-address=127.0.0.1", "--port=" + port,
+		"--backend-url=" + backend, "--max-sessions=1048576"}, flags...)
+	cmd := exec.Command(bin+"/proxy", args...)
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/health"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return "http://" + addr, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("the proxy %v never became healthy", flags)
+		}
+	}
 }
 
 // observeCost measures what audit events and tracing add to a call: the
 // same proxy with both off, and on at sampling 1.0 and 0.05, one session
 // each, alternating for rounds so that all see the same machine; the
 // median of the per-round p50 differences against off.
-func observeCost(ctx context.Context, off, backend string, rounds int, d time.Duration) error {
+func observeCost(ctx context.Context, bin string, rounds int, d time.Duration) error {
 	sink := startSink()
 	defer sink.Close()
 	audit, err := os.CreateTemp("", "bench-audit-*.jsonl")
@@ -61,32 +84,49 @@ func observeCost(ctx context.Context, off, backend string, rounds int, d time.Du
 		return err
 	}
 	defer func() { _ = audit.Close(); _ = os.Remove(audit.Name()) }()
-	full, stopFull, err := observed(ctx, backend, sink, 1, audit)
-	if err != nil {
-		return fmt.Errorf("proxy with tracing at 1.0: %w", err)
+	// Each proxy is a process of its own, as in a pod, in front of the
+	// same test server process.
+	serverAddr := freeAddr()
+	server := exec.Command(bin+"/mcpserver", "--transport=streamable-http", "--addr="+serverAddr)
+	if err := server.Start(); err != nil {
+		return err
 	}
-	defer stopFull()
-	sampled, stopSampled, err := observed(ctx, backend, sink, 0.05, audit)
-	if err != nil {
-		return fmt.Errorf("proxy with tracing at 0.05: %w", err)
+	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
+	backend := "http://" + serverAddr + "/mcp"
+	observe := func(rate string) []string {
+		return []string{"--audit", "--otel-endpoint=" + sink.Listener.Addr().String(), "--otel-insecure", "--otel-tracing", "--otel-sampling-rate=" + rate}
 	}
-	defer stopSampled()
+	var endpoints []struct{ name, base string }
+	for _, p := range []struct {
+		name  string
+		flags []string
+	}{{"off", nil}, {"audit + tracing 1.0", observe("1")}, {"audit + tracing 0.05", observe("0.05")}} {
+		base, stop, err := proxyProcess(bin, backend, audit, p.flags...)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		endpoints = append(endpoints, struct{ name, base string }{p.name, base})
+	}
 
-	fmt.Printf("\naudit + tracing cost: tools/call echo, 1 session, %d alternating rounds of %s\n", rounds, d)
-	endpoints := []struct{ name, base string }{{"off", off}, {"audit + tracing 1.0", full}, {"audit + tracing 0.05", sampled}}
+	fmt.Printf("\naudit + tracing cost: tools/call echo, proxy and server processes of their own, 1 session, %d rounds of %s each, the order turning each round\n", rounds, d)
 	p50s := make([][]time.Duration, len(endpoints))
 	diffs := make([][]time.Duration, len(endpoints))
-	for range rounds {
-		var base time.Duration
-		for i, e := range endpoints {
+	for round := range rounds {
+		// Each round measures all three, in an order that turns with the
+		// round, so that none always runs first or last on a busy machine.
+		got := make([]time.Duration, len(endpoints))
+		for k := range endpoints {
+			i := (k + round) % len(endpoints)
+			e := endpoints[i]
 			r, err := load(ctx, func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: e.base + "/mcp"} }, 1, d)
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.name, err)
 			}
-			if i == 0 {
-				base = r.p50
-			}
-			p50s[i], diffs[i] = append(p50s[i], r.p50), append(diffs[i], r.p50-base)
+			got[i] = r.p50
+		}
+		for i := range endpoints {
+			p50s[i], diffs[i] = append(p50s[i], got[i]), append(diffs[i], got[i]-got[0])
 		}
 	}
 	for i, e := range endpoints {
