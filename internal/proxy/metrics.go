@@ -81,8 +81,12 @@ func (m *metrics) instrument(endpoint string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := wire.NewRecorder(w)
+		// Deferred: a relayed stream the client leaves early ends in
+		// ReverseProxy's http.ErrAbortHandler panic, and still counts.
+		defer func() {
+			m.requests.WithLabelValues(endpoint, r.Method, strconv.Itoa(rec.Status)).Inc()
+			m.latency.WithLabelValues(endpoint, r.Method).Observe(time.Since(start).Seconds())
+		}()
 		next.ServeHTTP(rec, r)
-		m.requests.WithLabelValues(endpoint, r.Method, strconv.Itoa(rec.Status)).Inc()
-		m.latency.WithLabelValues(endpoint, r.Method).Observe(time.Since(start).Seconds())
 	})
 }

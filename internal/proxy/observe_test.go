@@ -108,9 +108,14 @@ func TestAuditEventsAndToolHiveMetricsOnEveryBackend(t *testing.T) {
 				t.Errorf("an argument value is in the audit log, which does not include request data by default")
 			}
 
-			m := metricsText(t, r.base)
-			if !strings.Contains(m, `toolhive_mcp_tool_calls_total{`) {
-				t.Fatalf("no toolhive_mcp_tool_calls_total in /metrics:\n%s", m)
+			// A call is counted when its exchange ends, which may be a
+			// moment after the client has read the answer.
+			var m string
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				m = metricsText(t, r.base)
+				if lineOf(m, "toolhive_mcp_tool_calls_total{", `tool="echo"`) != "" || time.Now().After(deadline) {
+					break
+				}
 			}
 			for _, want := range []string{`server="audited"`, `status="success"`, `tool="echo"`} {
 				if !strings.Contains(lineOf(m, "toolhive_mcp_tool_calls_total{", `tool="echo"`), want) {

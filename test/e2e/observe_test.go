@@ -136,21 +136,26 @@ func TestAuditEventsAndToolMetrics(t *testing.T) {
 		return ""
 	})
 
-	exposition, err := metricsOf(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []struct {
-		name   string
-		labels []string
-	}{
-		{"toolhive_mcp_tool_calls_total", []string{`tool="echo"`, `status="success"`, `server="audited"`}},
-		{"toolhive_mcp_tool_calls_total", []string{`tool="add"`, `status="error"`}},
-		{"toolhive_mcp_requests_total", []string{`mcp_method="tools/call"`, `status_code="403"`}},
-		{"mcp_server_operation_duration_seconds_count", []string{`mcp_method_name="tools/call"`, `gen_ai_tool_name="echo"`}},
-	} {
-		if v := sample(exposition, want.name, want.labels...); v < 1 {
-			t.Errorf("%s%v = %v, want at least 1", want.name, want.labels, v)
+	// A call is counted when its exchange ends, which may be a moment
+	// after the client has read the answer.
+	eventually(t, 30*time.Second, func() string {
+		exposition, err := metricsOf(base)
+		if err != nil {
+			return err.Error()
 		}
-	}
+		for _, want := range []struct {
+			name   string
+			labels []string
+		}{
+			{"toolhive_mcp_tool_calls_total", []string{`tool="echo"`, `status="success"`, `server="audited"`}},
+			{"toolhive_mcp_tool_calls_total", []string{`tool="add"`, `status="error"`}},
+			{"toolhive_mcp_requests_total", []string{`mcp_method="tools/call"`, `status_code="403"`}},
+			{"mcp_server_operation_duration_seconds_count", []string{`mcp_method_name="tools/call"`, `gen_ai_tool_name="echo"`}},
+		} {
+			if v := sample(exposition, want.name, want.labels...); v < 1 {
+				return fmt.Sprintf("%s%v = %v, want at least 1", want.name, want.labels, v)
+			}
+		}
+		return ""
+	})
 }

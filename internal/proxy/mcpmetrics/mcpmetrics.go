@@ -109,8 +109,10 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		defer m.active.Add(ctx, -1, metric.WithAttributeSet(m.common))
 		start := time.Now()
 		rec := wire.NewRecorder(w)
+		// Deferred: a relayed stream the client leaves early ends in
+		// ReverseProxy's http.ErrAbortHandler panic, and still counts.
+		defer func() { m.record(r, rec.Status, time.Since(start)) }()
 		next.ServeHTTP(rec, r)
-		m.record(r, rec.Status, time.Since(start))
 	})
 }
 

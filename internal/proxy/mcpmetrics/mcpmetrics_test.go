@@ -205,3 +205,37 @@ func TestALegacyStreamIsActiveWhileItLasts(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", d)
 	}
 }
+
+// A relayed stream the client leaves early ends in ReverseProxy's
+// http.ErrAbortHandler panic: the exchange still counts, and the panic goes
+// on to net/http, which expects it.
+func TestAnAbortedExchangeStillCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	exp, _ := otelprom.New(otelprom.WithRegisterer(reg))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	m, err := mcpmetrics.New(mp, "osv", "streamable-http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := pipeline.New(pipeline.Limits())
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msgs, _, _ := wire.Parse([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}`), 1)
+		path.CheckAll(r, "", msgs)
+		w.WriteHeader(http.StatusOK)
+		panic(http.ErrAbortHandler)
+	}))
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	ctx, _ := pipeline.WithExchange(r.Context())
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", p)
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), r.WithContext(ctx))
+	}()
+	want := map[string]float64{"server=osv,tool=echo,status=success": 1}
+	if d := cmp.Diff(want, series(t, reg, "toolhive_mcp_tool_calls_total", "server", "tool", "status")); d != "" {
+		t.Errorf("tool calls (-want +got):\n%s", d)
+	}
+}

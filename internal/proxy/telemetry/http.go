@@ -41,8 +41,8 @@ func (t *Telemetry) Middleware(next http.Handler) http.Handler {
 			span.SetAttributes(legacyHTTP(r)...)
 		}
 		rec := wire.NewRecorder(w)
+		defer func() { responded(span, rec.Status) }() // an aborted stream (panic) too
 		next.ServeHTTP(rec, r)
-		responded(span, rec.Status)
 	})
 }
 
