@@ -1,6 +1,7 @@
 package mcpmetrics_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -228,8 +229,8 @@ func TestAnAbortedExchangeStillCounts(t *testing.T) {
 	ctx, _ := pipeline.WithExchange(r.Context())
 	func() {
 		defer func() {
-			if p := recover(); p != http.ErrAbortHandler {
-				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", p)
+			if err, _ := recover().(error); !errors.Is(err, http.ErrAbortHandler) {
+				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", err)
 			}
 		}()
 		h.ServeHTTP(httptest.NewRecorder(), r.WithContext(ctx))
