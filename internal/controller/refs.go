@@ -74,7 +74,7 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 		case v1beta1.ReferenceSecret:
 			err = r.secretValue(ctx, s.Namespace, ref.Name, ref.Key, hashOf(ref.Consumer), &out)
 		case v1beta1.ReferenceConfigMap:
-			missing, err = r.configMapKey(ctx, s.Namespace, ref.Name, ref.Key)
+			_, missing, err = r.keyValue(ctx, s.Namespace, ref)
 		case v1beta1.ReferenceMCPToolConfig, v1beta1.ReferenceMCPOIDCConfig, v1beta1.ReferenceMCPAuthzConfig:
 			missing, err = r.configObject(ctx, s.Namespace, ref)
 		}
@@ -136,21 +136,37 @@ func (r resolvedRefs) secretReason() string {
 	return v1beta1.ReasonSecretKeyMissing
 }
 
-func (r refResolver) configMapKey(ctx context.Context, ns, name, key string) (string, error) {
-	var cm corev1.ConfigMap
-	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cm)
-	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("ConfigMap %q", name), nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("get ConfigMap %s: %w", name, err)
-	}
-	if _, ok := cm.Data[key]; !ok {
-		if _, ok := cm.BinaryData[key]; !ok {
-			return fmt.Sprintf("key %q in ConfigMap %q", key, name), nil
+// keyValue is the value of a Secret's or ConfigMap's key, or, in words,
+// what is missing.
+func (r refResolver) keyValue(ctx context.Context, ns string, ref v1beta1.Reference) ([]byte, string, error) {
+	key := client.ObjectKey{Namespace: ns, Name: ref.Name}
+	if ref.Kind == v1beta1.ReferenceSecret {
+		var sec corev1.Secret
+		switch err := r.reader.Get(ctx, key, &sec); {
+		case apierrors.IsNotFound(err):
+			return nil, fmt.Sprintf("Secret %q", ref.Name), nil
+		case err != nil:
+			return nil, "", fmt.Errorf("get Secret %s: %w", ref.Name, err)
 		}
+		if v, ok := sec.Data[ref.Key]; ok {
+			return v, "", nil
+		}
+		return nil, fmt.Sprintf("key %q in Secret %q", ref.Key, ref.Name), nil
 	}
-	return "", nil
+	var cm corev1.ConfigMap
+	switch err := r.reader.Get(ctx, key, &cm); {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Sprintf("ConfigMap %q", ref.Name), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("get ConfigMap %s: %w", ref.Name, err)
+	}
+	if v, ok := cm.Data[ref.Key]; ok {
+		return []byte(v), "", nil
+	}
+	if v, ok := cm.BinaryData[ref.Key]; ok {
+		return v, "", nil
+	}
+	return nil, fmt.Sprintf("key %q in ConfigMap %q", ref.Key, ref.Name), nil
 }
 
 // configObject looks up a referenced config kind (MCPToolConfig,

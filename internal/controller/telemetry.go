@@ -7,7 +7,6 @@ import (
 	"hash"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -78,39 +77,6 @@ func (r refResolver) resolveTelemetry(ctx context.Context, s *v1beta1.MCPServer,
 	out.telemetryReason = v1beta1.ReasonTelemetryConfigRefValid
 	out.telemetryMessage = fmt.Sprintf("MCPTelemetryConfig %q: the proxy exports %s to %s", ref.Name, signals(x.Config.Tracing, x.Config.Metrics), x.Config.Endpoint)
 	return nil
-}
-
-// keyValue is the value of a Secret's or ConfigMap's key, or, in words,
-// what is missing.
-func (r refResolver) keyValue(ctx context.Context, ns string, ref v1beta1.Reference) ([]byte, string, error) {
-	key := client.ObjectKey{Namespace: ns, Name: ref.Name}
-	if ref.Kind == v1beta1.ReferenceSecret {
-		var sec corev1.Secret
-		switch err := r.reader.Get(ctx, key, &sec); {
-		case apierrors.IsNotFound(err):
-			return nil, fmt.Sprintf("Secret %q", ref.Name), nil
-		case err != nil:
-			return nil, "", fmt.Errorf("get Secret %s: %w", ref.Name, err)
-		}
-		if v, ok := sec.Data[ref.Key]; ok {
-			return v, "", nil
-		}
-		return nil, fmt.Sprintf("key %q in Secret %q", ref.Key, ref.Name), nil
-	}
-	var cm corev1.ConfigMap
-	switch err := r.reader.Get(ctx, key, &cm); {
-	case apierrors.IsNotFound(err):
-		return nil, fmt.Sprintf("ConfigMap %q", ref.Name), nil
-	case err != nil:
-		return nil, "", fmt.Errorf("get ConfigMap %s: %w", ref.Name, err)
-	}
-	if v, ok := cm.Data[ref.Key]; ok {
-		return []byte(v), "", nil
-	}
-	if v, ok := cm.BinaryData[ref.Key]; ok {
-		return v, "", nil
-	}
-	return nil, fmt.Sprintf("key %q in ConfigMap %q", ref.Key, ref.Name), nil
 }
 
 func signals(tracing, metrics bool) string {
