@@ -113,11 +113,6 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 		if len(msgs) > 0 {
 			x.Method, x.Target = msgs[0].Method, wire.Target(msgs[0].Params)
 		}
-		for _, m := range msgs {
-			if m.IsRequest() {
-				x.Requests++
-			}
-		}
 	}
 	for i, m := range msgs {
 		req := Request{Msg: m, Session: session, Caller: caller, HTTP: r}

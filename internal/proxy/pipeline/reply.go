@@ -108,13 +108,11 @@ func (rs Replies) FailAll(why string) {
 
 // Exchange is what the request path learned of one HTTP request, for the
 // HTTP middleware around it (metrics, audit) that sees only HTTP: the MCP
-// method and target of its first message, how many requests it carried,
-// and who sent it.
+// method and target of its first message, and who sent it.
 type Exchange struct {
-	Method   string
-	Target   string
-	Requests int
-	Caller   *Caller
+	Method string
+	Target string
+	Caller *Caller
 }
 
 type exchangeKey struct{}
