@@ -23,6 +23,7 @@ help: ## Show the targets.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs, RBAC and webhook configurations, and the Helm chart from config/default.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
+	go run ./hack/crd-versions
 	go run ./hack/gen-chart
 
 .PHONY: generate

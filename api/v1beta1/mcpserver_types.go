@@ -42,10 +42,12 @@ const DefaultPort int32 = 8080
 
 // MCPServerSpec describes an MCP server and the proxy in front of it.
 // +kubebuilder:validation:XValidation:rule="self.transport != 'stdio' || !has(self.backendReplicas) || self.backendReplicas <= 1",message="a stdio MCP server accepts a single client connection, so it runs as one backend pod: set backendReplicas to 0 or 1, or use transport sse or streamable-http to scale the backend",fieldPath=".backendReplicas"
-// +kubebuilder:validation:XValidation:rule="!has(self.proxyMode) || self.transport == 'stdio' || self.proxyMode == self.transport",message="proxyMode only applies to stdio servers; an sse or streamable-http server is offered to clients over its own transport: remove proxyMode or set it equal to transport",fieldPath=".proxyMode"
 // +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.proxyPort) || self.port == self.proxyPort",message="port is the deprecated name of proxyPort and the two differ: remove port and keep proxyPort",fieldPath=".port"
 // +kubebuilder:validation:XValidation:rule="!has(self.targetPort) || !has(self.mcpPort) || self.targetPort == self.mcpPort",message="targetPort is the deprecated name of mcpPort and the two differ: remove targetPort and keep mcpPort",fieldPath=".targetPort"
 // +kubebuilder:validation:XValidation:rule="!(has(self.authzConfig) && has(self.authzConfigRef))",message="authzConfig and authzConfigRef are mutually exclusive: keep one source of policies",fieldPath=".authzConfigRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.rateLimiting) || (has(self.sessionStorage) && self.sessionStorage.provider == 'redis')",message="rateLimiting requires sessionStorage with provider 'redis': the buckets live in Redis so that every proxy pod counts against them",fieldPath=".rateLimiting"
+// +kubebuilder:validation:XValidation:rule="!(has(self.rateLimiting) && has(self.rateLimiting.perUser)) || has(self.oidcConfigRef) || has(self.externalAuthConfigRef)",message="rateLimiting.perUser requires authentication (oidcConfigRef or externalAuthConfigRef): without it there is no user to count",fieldPath=".rateLimiting.perUser"
+// +kubebuilder:validation:XValidation:rule="!has(self.rateLimiting) || !has(self.rateLimiting.tools) || self.rateLimiting.tools.all(t, !has(t.perUser)) || has(self.oidcConfigRef) || has(self.externalAuthConfigRef)",message="per-tool perUser rate limiting requires authentication (oidcConfigRef or externalAuthConfigRef)",fieldPath=".rateLimiting.tools"
 type MCPServerSpec struct {
 	// Image is the container image of the MCP server, e.g. ghcr.io/org/server:v1.
 	// +required
@@ -61,8 +63,10 @@ type MCPServerSpec struct {
 
 	// ProxyMode is the protocol the proxy offers clients of a stdio server:
 	// streamable-http (endpoint /mcp) or sse (endpoints /sse and /messages).
-	// Defaults to sse for an sse server and streamable-http otherwise; for sse
-	// and streamable-http servers it must equal transport.
+	// Defaults to sse for an sse server and streamable-http otherwise. An sse
+	// or streamable-http server is always offered over its own transport:
+	// there proxyMode is ignored, as in ToolHive (admission warns when it
+	// differs).
 	// +optional
 	ProxyMode ProxyMode `json:"proxyMode,omitempty"`
 
@@ -106,6 +110,19 @@ type MCPServerSpec struct {
 	// server's own resources on the mcp container in podTemplateSpec.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Volumes mount directories of the node (hostPath) into the MCP server
+	// container. The pod's own volumes go in podTemplateSpec.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Volumes []Volume `json:"volumes,omitempty"`
+
+	// PermissionProfile is deprecated and has no effect: ToolHive's operator
+	// does not enforce permission profiles either. Admission warns when it
+	// is set; restrict the pod with podTemplateSpec's securityContext.
+	// +optional
+	PermissionProfile *PermissionProfileRef `json:"permissionProfile,omitempty"`
 
 	// Secrets injects keys of Kubernetes Secrets in the MCPServer's namespace
 	// into the MCP server container as environment variables.
@@ -198,8 +215,44 @@ type MCPServerSpec struct {
 	// +optional
 	TelemetryConfigRef *MCPTelemetryConfigReference `json:"telemetryConfigRef,omitempty"`
 
+	// ExternalAuthConfigRef names an MCPExternalAuthConfig. Not supported
+	// yet: admission refuses it.
+	// +optional
+	ExternalAuthConfigRef *ExternalAuthConfigRef `json:"externalAuthConfigRef,omitempty"`
+
+	// WebhookConfigRef names an MCPWebhookConfig. Not supported yet:
+	// admission refuses it.
+	// +optional
+	WebhookConfigRef *WebhookConfigRef `json:"webhookConfigRef,omitempty"`
+
+	// AuthServerRef names an embedded authorization server's configuration.
+	// Not supported yet: admission refuses it.
+	// +optional
+	AuthServerRef *AuthServerRef `json:"authServerRef,omitempty"`
+
+	// GroupRef names the MCPGroup this server belongs to. Not supported
+	// yet: admission refuses it.
+	// +optional
+	GroupRef *MCPGroupRef `json:"groupRef,omitempty"`
+
+	// RateLimiting limits how fast clients may call the server: token
+	// buckets shared by every caller, per authenticated user and per tool,
+	// kept in the session storage's Redis. A refused call gets HTTP 429 with
+	// Retry-After and a JSON-RPC error. Requires sessionStorage provider
+	// redis; perUser requires oidcConfigRef.
+	// +optional
+	RateLimiting *RateLimitConfig `json:"rateLimiting,omitempty"`
+
+	// MaxRequestBodySize is the largest client request body the proxy
+	// accepts, in bytes; larger ones get HTTP 413. 0 (the default) means
+	// 8 MiB, ToolHive's default.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxRequestBodySize int64 `json:"maxRequestBodySize,omitempty"`
+
 	// TrustProxyHeaders makes the proxy honour X-Forwarded-Proto/Host/Prefix
 	// when it advertises its own endpoints (set it behind an ingress).
+	// +kubebuilder:default=false
 	// +optional
 	TrustProxyHeaders bool `json:"trustProxyHeaders,omitempty"`
 
@@ -229,6 +282,24 @@ type EnvVar struct {
 	// Value of the environment variable.
 	// +optional
 	Value string `json:"value,omitempty"`
+}
+
+// Volume mounts a directory of the node into the MCP server container.
+type Volume struct {
+	// Name of the volume in the pod: a DNS label (lower-case letters,
+	// digits and '-').
+	// +kubebuilder:validation:Required
+	Name string `json:"name"`
+	// HostPath is the directory on the node.
+	// +kubebuilder:validation:Required
+	HostPath string `json:"hostPath"`
+	// MountPath is where the container sees it.
+	// +kubebuilder:validation:Required
+	MountPath string `json:"mountPath"`
+	// ReadOnly mounts it read-only.
+	// +kubebuilder:default=false
+	// +optional
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // SecretRef injects one key of a Secret as an environment variable.
@@ -399,17 +470,21 @@ type InlineAuthzConfig struct {
 
 // SessionStorage configures where sessions are routed from.
 // +kubebuilder:validation:XValidation:rule="self.provider != 'redis' || (has(self.address) && size(self.address) > 0)",message="sessionStorage.address is required when provider is redis: set it to the host:port of your Redis server",fieldPath=".address"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.provider == 'redis'",message="tls is only supported when provider is redis",fieldPath=".tls"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || !has(self.tls.caCertSecretRef) || !has(self.tls.insecureSkipVerify) || !self.tls.insecureSkipVerify",message="tls.insecureSkipVerify disables certificate verification, so tls.caCertSecretRef would be ignored; set only one",fieldPath=".tls"
 type SessionStorage struct {
 	// Provider is memory (one proxy pod) or redis (shared by every proxy pod).
 	// +kubebuilder:default=memory
 	// +optional
 	Provider SessionStorageProvider `json:"provider,omitempty"`
-	// Address of the Redis server, host:port.
-	// +kubebuilder:validation:Pattern=`^[^\s:]+:[0-9]{1,5}$`
+	// Address of the Redis server, host:port (an IPv6 host in brackets,
+	// e.g. [fd00::1]:6379).
+	// +kubebuilder:validation:Pattern=`^([^\s:\[\]]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$`
 	// +optional
 	Address string `json:"address,omitempty"`
 	// DB is the Redis database number.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=0
 	// +optional
 	DB int32 `json:"db,omitempty"`
 	// KeyPrefix is prepended to every Redis key the proxy writes.
@@ -418,6 +493,24 @@ type SessionStorage struct {
 	// PasswordRef is the Secret key holding the Redis password.
 	// +optional
 	PasswordRef *SecretKeyRef `json:"passwordRef,omitempty"`
+	// TLS, when present, makes the proxy speak TLS to Redis (for session
+	// routing and rate limiting); it never falls back to plaintext. Empty:
+	// verify the server against the system roots.
+	// +optional
+	TLS *RedisTLSConfig `json:"tls,omitempty"`
+}
+
+// RedisTLSConfig is how the proxy verifies the Redis server.
+type RedisTLSConfig struct {
+	// InsecureSkipVerify encrypts without verifying the server: anyone who
+	// can impersonate it reads the password and sessions. For tests only.
+	// +optional
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// CACertSecretRef is the Secret key holding the PEM CA certificate that
+	// signed the Redis server's certificate. Until it exists the proxy pod
+	// does not start.
+	// +optional
+	CACertSecretRef *SecretKeyRef `json:"caCertSecretRef,omitempty"`
 }
 
 // ResourceOverrides customises the objects the operator creates for the proxy.
@@ -451,6 +544,21 @@ type ProxyDeploymentOverrides struct {
 	// +listMapKey=name
 	// +optional
 	Env []EnvVar `json:"env,omitempty"`
+	// ImagePullSecrets for the proxy image, set on the proxy Deployment and
+	// its ServiceAccount.
+	// +listType=atomic
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	// NodeSelector constrains the proxy pods to nodes with these labels.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations let the proxy pods run on tainted nodes.
+	// +listType=atomic
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// Affinity of the proxy pods (node, pod and anti-affinity).
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 }
 
 // MCPServerPhase summarises where an MCPServer is in its life.
@@ -495,6 +603,39 @@ type MCPServerStatus struct {
 	// spec the proxy was last configured from (its status.configHash).
 	// +optional
 	TelemetryConfigHash string `json:"telemetryConfigHash,omitempty"`
+	// OIDCConfigHash is the status.configHash of the referenced
+	// MCPOIDCConfig the proxy was last configured from.
+	// +optional
+	OIDCConfigHash string `json:"oidcConfigHash,omitempty"`
+	// AuthzConfigHash is the status.configHash of the referenced
+	// MCPAuthzConfig the proxy was last configured from.
+	// +optional
+	AuthzConfigHash string `json:"authzConfigHash,omitempty"`
+	// ToolConfigHash is the status.configHash of the referenced
+	// MCPToolConfig the proxy was last configured from.
+	// +optional
+	ToolConfigHash string `json:"toolConfigHash,omitempty"`
+	// ServerInfo is what the MCP server said of itself when the proxy
+	// last completed an MCP handshake with it.
+	// +optional
+	ServerInfo *MCPServerInfo `json:"serverInfo,omitempty"`
+}
+
+// MCPServerInfo is what an MCP server says of itself in its handshake.
+type MCPServerInfo struct {
+	// Name the server gives (serverInfo.name).
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Version the server gives (serverInfo.version).
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ProtocolVersion agreed in the handshake.
+	// +optional
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
+	// Tools is the number of tools clients see (after the tool
+	// configuration's filter).
+	// +optional
+	Tools *int32 `json:"tools,omitempty"`
 }
 
 // MCPServer runs an MCP server in Kubernetes behind a proxy that MCP clients
@@ -506,9 +647,10 @@ type MCPServerStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Tools",type=integer,JSONPath=`.status.serverInfo.tools`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be at most 50 characters of lower-case letters, digits and '-', starting with a letter, because it names the Services mcp-<name>-proxy and mcp-<name>-headless"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be at most 50 characters of lower-case letters, digits and '-', starting and ending with a letter or digit, because it names the Services mcp-<name>-proxy and mcp-<name>-headless"
 type MCPServer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
