@@ -77,6 +77,12 @@ func (s *MCPServerSpec) UsesRedis() bool {
 	return s.SessionStorage != nil && s.SessionStorage.Provider == SessionStorageRedis
 }
 
+// ConnectsToRedis reports whether the proxy talks to Redis at all: to
+// share session routing, or to keep rate-limit buckets (stdio servers too).
+func (s *MCPServerSpec) ConnectsToRedis() bool {
+	return s.SharesSessionsThroughRedis() || (s.UsesRedis() && s.RateLimiting != nil)
+}
+
 // SharesSessionsThroughRedis reports whether proxy pods route sessions
 // through Redis: an sse or streamable-http server that asks for it. The
 // stdio proxy keeps no routing table, so it is given no Redis at all.

@@ -64,7 +64,8 @@ func (s *MCPServerSpec) CheckSessionStorage() SessionStorageCheck {
 	case several:
 		c = SessionStorageCheck{Reason: ReasonStdioAffinity, Advice: stdioAffinityMessage}
 	}
-	c.RedisUnused = s.UsesRedis()
+	// Rate limiting keeps its buckets in that Redis, stdio or not.
+	c.RedisUnused = s.UsesRedis() && s.RateLimiting == nil
 	return c
 }
 
