@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -25,6 +26,7 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxy/authn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/gate"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/redisconn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/telemetry"
@@ -59,6 +61,9 @@ type Server struct {
 	sessions *pipeline.Sessions
 	stats    *stdio.Stats
 	store    relay.Store // nil on the stdio path, which keeps no routing table
+	// redis is the client of --redis-address, shared by the session store
+	// and the rate limiter; nil without an address.
+	redis    *redis.Client
 	attached func() bool
 	inflight func() int64
 	closeAll func()
@@ -89,6 +94,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
+	if o.RedisAddress != "" {
+		var err error
+		if s.redis, err = redisconn.New(o.Config, o.Log); err != nil {
+			return nil, err
+		}
+	}
 	observe, err := s.startObserving(ctx)
 	if err != nil {
 		return nil, err
@@ -200,8 +211,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 		if o.RedisAddress == "" {
 			return errors.New("--session-storage=redis needs --redis-address")
 		}
-		s.store = relay.NewRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
-			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
+		s.store = relay.NewRedisStore(s.redis, o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
 	}
 	probe := o.ProbeInterval
 	if probe < 0 {
@@ -349,6 +359,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		err = s.http.Close()
 	}
 	s.stopObserving(ctx)
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
 	return err
 }
 
