@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxy/authn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/gate"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/ratelimit"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/redisconn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
@@ -92,6 +93,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.RateLimit.Validate(); err != nil {
+		return nil, err
+	}
+	if o.RateLimit != nil && o.RedisAddress == "" {
+		return nil, errors.New("--rate-limit needs --redis-address: the buckets live in Redis, shared by every replica")
+	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
 	if o.RedisAddress != "" {
@@ -113,6 +120,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if s.gate != nil {
 		steps = append(steps, s.gate.Step())
+	}
+	if o.RateLimit != nil {
+		// After the gate: per-user buckets need the authenticated caller.
+		limiter := ratelimit.New(s.redis, o.RateLimit, o.RedisKeyPrefix, o.Server, o.Log)
+		steps = append(steps, limiter.Step(ratelimit.NewMetrics(s.metrics.registry)))
 	}
 	path := pipeline.New(steps...)
 	mux := http.NewServeMux()
