@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,5 +120,45 @@ func TestRateLimitWithoutRedisDoesNotStart(t *testing.T) {
 	_, err := proxy.New(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "--rate-limit") || !strings.Contains(err.Error(), "--redis-address") {
 		t.Fatalf("want an error naming --rate-limit and --redis-address, got %v", err)
+	}
+}
+
+func TestPerUserBucketsAreIndependentPerCallerOnEveryBackend(t *testing.T) {
+	p := issuer(t)
+	rds := proxytest.StartRedis(t, "")
+	for _, tc := range []struct {
+		name    string
+		backend func(*proxy.Options)
+	}{
+		{"stdio", func(*proxy.Options) {}},
+		{"streamable-http", func(o *proxy.Options) {
+			o.Transport, o.BackendURL, o.BackendCommand = "streamable-http", httpServer(t, "streamable-http", false), nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "access.json")
+			writeAccess(t, file, proxyconfig.Access{OIDC: oidcFor(p)})
+			r := startProxy(t, tc.backend, func(o *proxy.Options) { o.AccessFile = file; o.Server = tc.name },
+				withRateLimit(rds.Addr, proxyconfig.RateLimit{PerUser: tokens(2, time.Hour)}))
+			call := func(client string) int {
+				tok := token(t, p, client)
+				resp := post(t, r.base+"/mcp", "", "application/json", initBody, "Authorization", "Bearer "+tok)
+				session := resp.Header.Get("Mcp-Session-Id")
+				resp = post(t, r.base+"/mcp", session, "application/json", `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`,
+					"Authorization", "Bearer "+tok)
+				return resp.StatusCode
+			}
+			for i := range 2 {
+				if code := call("alice"); code != http.StatusOK {
+					t.Fatalf("alice's call %d: %d", i+1, code)
+				}
+			}
+			if code := call("alice"); code != http.StatusTooManyRequests {
+				t.Fatalf("alice's 3rd call: %d, want 429", code)
+			}
+			if code := call("bob"); code != http.StatusOK {
+				t.Fatalf("bob's first call after alice spent her bucket: %d", code)
+			}
+		})
 	}
 }
