@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/redisconn"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 func withRedis(addr string) func(*proxy.Options) {
@@ -108,4 +113,29 @@ func metricsText(t *testing.T, base string) string {
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+func TestSessionStorageSpeaksTLSToRedis(t *testing.T) {
+	rds, caFile := proxytest.StartRedisTLS(t)
+	p := startProxy(t, func(o *proxy.Options) {
+		o.Transport, o.BackendURL, o.BackendCommand = "streamable-http", httpServer(t, "streamable-http", false), nil
+		withRedis(rds.Addr)(o)
+		o.RedisTLS = proxyconfig.RedisTLS{Enabled: true, CAFile: caFile}
+	})
+	session := initialize(t, p)
+	if got := whoamiVia(t, p.base, session); got != "mcptest" {
+		t.Fatalf("whoami %q", got)
+	}
+	ro, err := redisconn.Options(proxyconfig.Config{RedisAddress: rds.Addr, RedisTLS: proxyconfig.RedisTLS{Enabled: true, CAFile: caFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(ro)
+	defer func() { _ = client.Close() }()
+	if n, err := client.Exists(context.Background(), "test:session:"+session).Result(); err != nil || n != 1 {
+		t.Errorf("session %s in Redis over TLS: %d, %v", session, n, err)
+	}
+	if got := proxytest.Health(t, p.base); got != "healthy" {
+		t.Errorf("health %q with Redis over TLS", got)
+	}
 }

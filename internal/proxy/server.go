@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -25,6 +26,8 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/proxy/authn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/gate"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/ratelimit"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/redisconn"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/relay"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/stdio"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/telemetry"
@@ -59,6 +62,9 @@ type Server struct {
 	sessions *pipeline.Sessions
 	stats    *stdio.Stats
 	store    relay.Store // nil on the stdio path, which keeps no routing table
+	// redis is the client of --redis-address, shared by the session store
+	// and the rate limiter; nil without an address.
+	redis    *redis.Client
 	attached func() bool
 	inflight func() int64
 	closeAll func()
@@ -87,8 +93,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.RateLimit.Validate(); err != nil {
+		return nil, err
+	}
+	if o.RateLimit != nil && o.RedisAddress == "" {
+		return nil, errors.New("--rate-limit needs --redis-address: the buckets live in Redis, shared by every replica")
+	}
 	s := &Server{opts: o, drainCh: make(chan struct{}), sessions: pipeline.NewSessions(o.MaxSessions), stats: &stdio.Stats{}}
 	s.metrics = newMetrics(s)
+	if o.RedisAddress != "" {
+		var err error
+		if s.redis, err = redisconn.New(o.Config, o.Log); err != nil {
+			return nil, err
+		}
+	}
 	observe, err := s.startObserving(ctx)
 	if err != nil {
 		return nil, err
@@ -102,6 +120,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if s.gate != nil {
 		steps = append(steps, s.gate.Step())
+	}
+	if o.RateLimit != nil {
+		// After the gate: per-user buckets need the authenticated caller.
+		limiter := ratelimit.New(s.redis, o.RateLimit, o.RedisKeyPrefix, o.Server, o.Log)
+		steps = append(steps, limiter.Step(ratelimit.NewMetrics(s.metrics.registry)))
 	}
 	path := pipeline.New(steps...)
 	mux := http.NewServeMux()
@@ -200,8 +223,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 		if o.RedisAddress == "" {
 			return errors.New("--session-storage=redis needs --redis-address")
 		}
-		s.store = relay.NewRedisStore(o.RedisAddress, os.Getenv(proxyconfig.EnvRedisPassword), int(o.RedisDB),
-			o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
+		s.store = relay.NewRedisStore(s.redis, o.RedisKeyPrefix, o.SessionIdleTimeout, o.Log)
 	}
 	probe := o.ProbeInterval
 	if probe < 0 {
@@ -349,6 +371,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		err = s.http.Close()
 	}
 	s.stopObserving(ctx)
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
 	return err
 }
 

@@ -83,6 +83,11 @@ type Config struct {
 	RedisAddress   string
 	RedisDB        int32
 	RedisKeyPrefix string
+	// RedisTLS is how Redis is reached over TLS.
+	RedisTLS RedisTLS
+	// RateLimit bounds the tool calls clients make (in Redis, so
+	// RedisAddress is needed); nil: no limit.
+	RateLimit *RateLimit
 	// DrainTimeout bounds how long in-flight requests may finish after SIGTERM.
 	DrainTimeout time.Duration
 	// DrainDelay is how long the proxy keeps serving after SIGTERM with its
@@ -294,6 +299,8 @@ func (c Config) Args() []string {
 	add(flagRedisAddress, c.RedisAddress)
 	add(flagRedisDB, num(c.RedisDB))
 	add(flagRedisKeyPrefix, c.RedisKeyPrefix)
+	args = append(args, c.RedisTLS.args()...)
+	args = append(args, c.RateLimit.args()...)
 	if c.DrainTimeout > 0 {
 		add(flagDrainTimeout, c.DrainTimeout.String())
 	}
@@ -338,6 +345,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisAddress, flagRedisAddress, "", "Redis host:port")
 	int32Var(fs, &c.RedisDB, flagRedisDB, 0, "Redis database number")
 	fs.StringVar(&c.RedisKeyPrefix, flagRedisKeyPrefix, "", "prefix of every Redis key")
+	c.RedisTLS.registerFlags(fs)
+	rateLimitVar(fs, &c.RateLimit)
 	fs.DurationVar(&c.DrainTimeout, flagDrainTimeout, 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.DurationVar(&c.DrainDelay, flagDrainDelay, 5*time.Second, "how long to keep serving after SIGTERM while endpoints stop routing here (within the drain timeout)")
 	fs.Func(flagAllowedOrigins, "comma-separated browser origins (scheme://host[:port]) allowed besides the proxy's own; no Origin header is always allowed", func(s string) error {

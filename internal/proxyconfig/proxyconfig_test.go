@@ -16,7 +16,13 @@ func TestArgsRoundTripThroughFlags(t *testing.T) {
 		Server: "osv", Port: 9090, Transport: "streamable-http", ProxyMode: "streamable-http",
 		BackendPort: 3000, BackendSelector: "app=x", BackendService: "mcp-osv-headless",
 		EndpointPrefix: "/osv", TrustProxyHeaders: true, SessionStorage: "redis",
-		RedisAddress: "redis:6379", RedisDB: 2, RedisKeyPrefix: "p", DrainTimeout: 45 * time.Second, DrainDelay: 3 * time.Second,
+		RedisAddress: "redis:6379", RedisDB: 2, RedisKeyPrefix: "p",
+		RedisTLS: RedisTLS{Enabled: true, InsecureSkipVerify: true, CAFile: "/redis-ca/ca.crt"},
+		RateLimit: &RateLimit{
+			Shared: &Bucket{MaxTokens: 100, RefillPeriod: Duration(time.Minute)}, PerUser: &Bucket{MaxTokens: 10, RefillPeriod: Duration(30 * time.Second)},
+			Tools: []ToolRateLimit{{Name: "echo", PerUser: &Bucket{MaxTokens: 2, RefillPeriod: Duration(time.Second)}}, {Name: "search", Shared: &Bucket{MaxTokens: 5, RefillPeriod: Duration(time.Hour)}}},
+		},
+		DrainTimeout: 45 * time.Second, DrainDelay: 3 * time.Second,
 		BindAddress: "0.0.0.0", AllowedOrigins: []string{"https://a.example", "http://b.example:8080"},
 		Limits: Limits{
 			MaxBodyBytes: 1 << 10, MaxBatch: 7, MaxSessions: 9, MaxInflight: 3, SessionIdleTimeout: time.Minute, HandshakeTimeout: 8 * time.Second,
@@ -120,6 +126,50 @@ func TestTelemetryValidateNamesTheFlag(t *testing.T) {
 		})
 	}
 	if err := (Telemetry{Endpoint: "c:4318", Tracing: true, SamplingRate: 1}).Validate(); err != nil {
+		t.Fatalf("a valid configuration refused: %v", err)
+	}
+}
+
+func TestRedisTLSAndRateLimitRenderOnlyWhenSet(t *testing.T) {
+	got := Config{Server: "a", RedisTLS: RedisTLS{Enabled: true}, RateLimit: &RateLimit{Shared: &Bucket{MaxTokens: 3, RefillPeriod: Duration(time.Minute)}}}.Args()
+	want := []string{"--server=a", "--redis-tls=true", `--rate-limit={"shared":{"maxTokens":3,"refillPeriod":"1m0s"}}`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("args (-want +got):\n%s", d)
+	}
+}
+
+func TestRateLimitFlagRefusesUnknownFields(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterFlags(fs)
+	err := fs.Parse([]string{`--rate-limit={"shared":{"maxTokens":3,"refilPeriod":"1m"}}`})
+	if err == nil || !strings.Contains(err.Error(), "refilPeriod") {
+		t.Fatalf("want an error naming the unknown field refilPeriod, got %v", err)
+	}
+}
+
+func TestRateLimitValidateNamesTheBucket(t *testing.T) {
+	minute := Duration(time.Minute)
+	for _, tc := range []struct {
+		name string
+		r    RateLimit
+		want string
+	}{
+		{"no tokens", RateLimit{Shared: &Bucket{MaxTokens: 0, RefillPeriod: minute}}, "shared maxTokens is 0"},
+		{"no refill", RateLimit{PerUser: &Bucket{MaxTokens: 1}}, "perUser refillPeriod is 0s"},
+		{"negative refill", RateLimit{Tools: []ToolRateLimit{{Name: "echo", Shared: &Bucket{MaxTokens: 1, RefillPeriod: -minute}}}}, `tool "echo" shared refillPeriod is -1m0s`},
+		{"tool without a name", RateLimit{Tools: []ToolRateLimit{{PerUser: &Bucket{MaxTokens: 1, RefillPeriod: minute}}}}, "tools[0] has no name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.r.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--rate-limit") {
+				t.Fatalf("want an error naming --rate-limit and %q, got %v", tc.want, err)
+			}
+		})
+	}
+	ok := RateLimit{Shared: &Bucket{MaxTokens: 1, RefillPeriod: minute}, Tools: []ToolRateLimit{{Name: "echo", PerUser: &Bucket{MaxTokens: 2, RefillPeriod: minute}}}}
+	if err := ok.Validate(); err != nil {
 		t.Fatalf("a valid configuration refused: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
 )
@@ -26,6 +28,9 @@ type Caller struct {
 // Request is one client message on its way to the backend.
 type Request struct {
 	Msg *wire.Message
+	// Sent is the message as the client sent it: steps that rewrite Msg
+	// (a renamed tool called by its server name) leave it as it was.
+	Sent *wire.Message
 	// Session is the client's session id ("" for none: the stateless era,
 	// or the request that starts a session).
 	Session string
@@ -49,6 +54,24 @@ type Rewrite func(result json.RawMessage) json.RawMessage
 type Refusal struct {
 	Status int
 	Err    *wire.Error
+	// RetryAfter, when set, says when the client may try again (a rate
+	// limit): the answer carries it as Retry-After, in whole seconds.
+	RetryAfter time.Duration
+}
+
+// Write answers the refused message, id, with r: its status and error,
+// and Retry-After when r says when to come back.
+func (r *Refusal) Write(w http.ResponseWriter, id json.RawMessage) {
+	if r.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(RetrySeconds(r.RetryAfter)))
+	}
+	wire.WriteMessage(w, r.Status, wire.ErrorResponse(id, r.Err.Code, r.Err.Message))
+}
+
+// RetrySeconds is d as Retry-After says it: whole seconds, rounded up, at
+// least 1.
+func RetrySeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // Step inspects, and may refuse, one message.
@@ -115,7 +138,7 @@ func (p *Path) CheckAll(r *http.Request, session string, msgs []*wire.Message) (
 		}
 	}
 	for i, m := range msgs {
-		req := Request{Msg: m, Session: session, Caller: caller, HTTP: r}
+		req := Request{Msg: m, Sent: m, Session: session, Caller: caller, HTTP: r}
 		if ref := p.Check(r.Context(), &req); ref != nil {
 			// The batch goes nowhere: the messages already passed get no
 			// answer either, and their notifications were not sent.

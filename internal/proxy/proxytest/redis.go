@@ -24,7 +24,11 @@ type Redis struct {
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit, once done is closed
 	stop sync.Once
+	// dial reaches the server, in plain text or TLS.
+	dial func(addr string) (net.Conn, error)
 }
+
+func dialPlain(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
 
 // StartRedis runs redis-server at addr (a free loopback port when empty)
 // until Stop or the end of the test. It fails the test, and leaves the
@@ -35,7 +39,7 @@ func StartRedis(t testing.TB, addr string) *Redis {
 	if addr == "" {
 		addr = FreeAddr(t)
 	}
-	r, err := startRedis(addr, 10*time.Second)
+	r, err := startRedis(addr, 10*time.Second, dialPlain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +47,9 @@ func StartRedis(t testing.TB, addr string) *Redis {
 	return r
 }
 
-func startRedis(addr string, within time.Duration) (*Redis, error) {
+// startRedis runs redis-server at addr with extra arguments (after the
+// address's), reached by dial.
+func startRedis(addr string, within time.Duration, dial func(string) (net.Conn, error), extra ...string) (*Redis, error) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("redis: something already listens on %s; a test runs its own redis-server, and never uses or stops another: pick a free address", addr)
@@ -54,8 +60,9 @@ func startRedis(addr string, within time.Duration) (*Redis, error) {
 	}
 	// Protected mode refuses clients of a non-loopback bind without a
 	// password (the e2e Redis binds the pod network's gateway).
-	r := &Redis{Addr: addr, out: &Buffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command("redis-server", "--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--protected-mode", "no")
+	r := &Redis{Addr: addr, out: &Buffer{}, done: make(chan struct{}), dial: dial}
+	args := append([]string{"--bind", host, "--port", port, "--save", "", "--appendonly", "no", "--protected-mode", "no"}, extra...)
+	r.cmd = exec.Command("redis-server", args...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("redis-server (hack/install-redis.sh installs it): %w", err)
@@ -83,7 +90,7 @@ func (r *Redis) waitOwn(within time.Duration) error {
 			return fmt.Errorf("redis: redis-server for %s exited (%w) before it answered:\n%s", r.Addr, r.err, r.out.String())
 		default:
 		}
-		pid, err := redisPID(r.Addr)
+		pid, err := redisPID(r.dial, r.Addr)
 		switch {
 		case err == nil && pid == r.cmd.Process.Pid:
 			return nil
@@ -98,8 +105,8 @@ func (r *Redis) waitOwn(within time.Duration) error {
 }
 
 // redisPID asks the server at addr for its process id (INFO server).
-func redisPID(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func redisPID(dial func(string) (net.Conn, error), addr string) (int, error) {
+	c, err := dial(addr)
 	if err != nil {
 		return 0, err
 	}

@@ -265,7 +265,7 @@ func (b *Relay) check(w http.ResponseWriter, r *http.Request, session string) (c
 	}
 	replies, changed, refused, ref := b.o.Path.CheckAll(r, session, msgs)
 	if ref != nil {
-		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
+		ref.Write(w, refused.ID)
 		return checked{}, false
 	}
 	c := checked{body: body}

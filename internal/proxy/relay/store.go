@@ -122,23 +122,9 @@ type redisStore struct {
 	degraded atomic.Bool
 }
 
-// redisLog sends go-redis's own messages to the proxy's log at debug level:
-// the store reports outages itself, once per change.
-type redisLog struct{ log *slog.Logger }
-
-func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
-}
-
-// NewRedisStore shares the table through the Redis at addr.
-func NewRedisStore(addr, password string, db int, prefix string, ttl time.Duration, log *slog.Logger) Store {
-	redis.SetLogger(redisLog{log})
-	return &redisStore{
-		client: redis.NewClient(&redis.Options{Addr: addr, Password: password, DB: db,
-			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1,
-			DialerRetries: 1}), // the default 5 dials, 100 ms apart, would stall the request that meets an outage
-		prefix: prefix, ttl: ttl, local: newMemoryStore(ttl), log: log,
-	}
+// NewRedisStore shares the table through client's Redis (redisconn.New).
+func NewRedisStore(client *redis.Client, prefix string, ttl time.Duration, log *slog.Logger) Store {
+	return &redisStore{client: client, prefix: prefix, ttl: ttl, local: newMemoryStore(ttl), log: log}
 }
 
 // Degraded reports Redis unreachable.

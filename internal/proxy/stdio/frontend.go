@@ -92,7 +92,7 @@ func (f *Frontend) CloseAll() { f.streamable.closeAll() }
 func check(w http.ResponseWriter, r *http.Request, path *pipeline.Path, session string, msgs []*wire.Message) (pipeline.Replies, bool) {
 	replies, _, refused, ref := path.CheckAll(r, session, msgs)
 	if ref != nil {
-		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
+		ref.Write(w, refused.ID)
 		return nil, false
 	}
 	return replies, true

@@ -98,7 +98,7 @@ func (h *legacySSE) messages(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
-		wire.WriteMessage(w, ref.Status, wire.ErrorResponse(refused.ID, ref.Err.Code, ref.Err.Message))
+		ref.Write(w, refused.ID)
 		return
 	}
 	for i, m := range msgs {
