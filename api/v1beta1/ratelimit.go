@@ -32,6 +32,9 @@ type RateLimitBucket struct {
 	MaxTokens int32 `json:"maxTokens"`
 	// RefillPeriod is how long an empty bucket takes to fill, e.g. "1m0s".
 	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="refillPeriod must be a positive duration such as 30s or 1m"
 	RefillPeriod metav1.Duration `json:"refillPeriod"`
 }
 

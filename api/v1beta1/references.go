@@ -56,8 +56,8 @@ type Reference struct {
 // References lists, in spec order, every object the server needs: the
 // admission webhook warns about the missing ones, the reconciler waits for
 // them (but for those it RunsWithout), and its watches requeue the server
-// when one changes. The Redis password counts only when the server uses
-// Redis.
+// when one changes. The Redis password and CA count only when the proxy
+// connects to Redis.
 func (m *MCPServer) References() []Reference {
 	s := &m.Spec
 	var refs []Reference
@@ -65,9 +65,14 @@ func (m *MCPServer) References() []Reference {
 		refs = append(refs, Reference{Path: fmt.Sprintf("spec.secrets[%d]", i), Kind: ReferenceSecret,
 			Name: sec.Name, Key: sec.Key, Consumer: ConsumerBackend})
 	}
-	if s.SharesSessionsThroughRedis() && s.SessionStorage.PasswordRef != nil {
+	if s.ConnectsToRedis() && s.SessionStorage.PasswordRef != nil {
 		ref := s.SessionStorage.PasswordRef
 		refs = append(refs, Reference{Path: "spec.sessionStorage.passwordRef", Kind: ReferenceSecret,
+			Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy})
+	}
+	if s.ConnectsToRedis() && s.SessionStorage.TLS != nil && s.SessionStorage.TLS.CACertSecretRef != nil {
+		ref := s.SessionStorage.TLS.CACertSecretRef
+		refs = append(refs, Reference{Path: "spec.sessionStorage.tls.caCertSecretRef", Kind: ReferenceSecret,
 			Name: ref.Name, Key: ref.Key, Consumer: ConsumerProxy})
 	}
 	if ref := s.OIDCConfigRef; ref != nil {

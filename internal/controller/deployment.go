@@ -63,11 +63,7 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 	if t := s.Spec.ProxyReadTimeout; t != nil && t.Duration > 0 {
 		c.ReadTimeout = t.Duration
 	}
-	if s.Spec.SharesSessionsThroughRedis() {
-		ss := s.Spec.SessionStorage
-		c.SessionStorage = string(ss.Provider)
-		c.RedisAddress, c.RedisDB, c.RedisKeyPrefix = ss.Address, ss.DB, ss.KeyPrefix
-	}
+	withRedis(s, &c)
 	if a := s.Spec.Audit; a != nil && a.Enabled {
 		c.Audit = proxyconfig.Audit{Enabled: true, IncludeRequestData: a.IncludeRequestData, MaxDataSize: int(ptr.Deref(a.MaxDataSize, 0))}
 	}
@@ -102,7 +98,8 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 	}
 	container := proxyContainer(s, tmpl, proxyImage, extraEnv, refs)
 	volumes, mounts := telemetryVolumes(refs.telemetry)
-	container.VolumeMounts = mounts
+	caVolumes, caMounts := redisCAVolume(s)
+	volumes, container.VolumeMounts = append(volumes, caVolumes...), append(mounts, caMounts...)
 
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
@@ -137,7 +134,7 @@ func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image st
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key},
 		}})
 	}
-	if s.Spec.SharesSessionsThroughRedis() && s.Spec.SessionStorage.PasswordRef != nil {
+	if s.Spec.ConnectsToRedis() && s.Spec.SessionStorage.PasswordRef != nil {
 		secretEnv(proxyconfig.EnvRedisPassword, s.Spec.SessionStorage.PasswordRef)
 	}
 	if refs.oidcClientSecret != nil {

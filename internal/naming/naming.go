@@ -103,3 +103,10 @@ func Merge(extra, own map[string]string) map[string]string {
 	maps.Copy(out, own)
 	return out
 }
+
+// RedisCAVolume is the proxy pod's volume of the Secret key holding the CA
+// that signed the Redis server's certificate, mounted at RedisCADir.
+const RedisCAVolume = "redis-ca"
+
+// RedisCADir is where the proxy container finds that CA as a file.
+const RedisCADir = "/config/certs/redis"
