@@ -22,10 +22,18 @@ import (
 // and the CA's PEM file.
 func StartRedisTLS(t testing.TB) (r *Redis, caFile string) {
 	t.Helper()
+	return StartRedisTLSAt(t, FreeAddr(t))
+}
+
+// StartRedisTLSAt is StartRedisTLS on addr (an IP and port), with a
+// certificate for that IP.
+func StartRedisTLSAt(t testing.TB, addr string) (r *Redis, caFile string) {
+	t.Helper()
 	dir := t.TempDir()
 	ca, caKey := NewCA(t, "redis test CA")
 	caFile = WriteCA(t, ca)
-	cert, key := issue(t, ca, caKey)
+	host, port, _ := net.SplitHostPort(addr)
+	cert, key := issue(t, ca, caKey, net.ParseIP(host))
 	certFile, keyFile := filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key")
 	writePEM(t, certFile, "CERTIFICATE", cert)
 	writePEM(t, keyFile, "PRIVATE KEY", key)
@@ -36,8 +44,6 @@ func StartRedisTLS(t testing.TB) (r *Redis, caFile string) {
 		d := &net.Dialer{Timeout: time.Second}
 		return tls.DialWithDialer(d, "tcp", addr, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	}
-	addr := FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
 	// --port 0 after the plain address's port: TLS only.
 	r, err := startRedis(addr, 10*time.Second, dial, "--port", "0", "--tls-port", port,
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no")
@@ -69,9 +75,9 @@ func NewCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	return ca, key
 }
 
-// issue is a server certificate for 127.0.0.1 and localhost signed by ca,
-// and its key, both DER.
-func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (cert, key []byte) {
+// issue is a server certificate for ip and localhost signed by ca, and its
+// key, both DER.
+func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, ip net.IP) (cert, key []byte) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -79,7 +85,7 @@ func issue(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (cert, k
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "redis"},
 		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{ip}, DNSNames: []string{"localhost"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	if cert, err = x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey); err != nil {
 		t.Fatal(err)
