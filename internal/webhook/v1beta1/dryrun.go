@@ -63,7 +63,9 @@ func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev
 		case apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "does not support dry run"):
 			desc, _ := o.generated(obj)
 			warnings = append(warnings, fmt.Sprintf("the %s this server generates could not be checked: %v", desc, err))
-		case errors.As(err, &status) && refusal(status.Status()):
+		case errors.As(err, &status) && (refusal(status.Status()) || strings.Contains(err.Error(), "failed to create typed patch object")):
+			// The last: the object's structure (duplicate keys in a list
+			// map) is refused before validation.
 			errs = append(errs, o.refused(obj, status.Status(), seen)...)
 		default:
 			desc, _ := o.generated(obj)
@@ -120,8 +122,11 @@ func (o origins) refused(obj client.Object, s metav1.Status, seen map[string]boo
 				continue
 			}
 			seen[p+"\x00"+body] = true
-			errs = append(errs, &field.Error{Type: t, Field: p, BadValue: field.OmitValueType{},
-				Detail: fmt.Sprintf("%s (the %s this server generates would be refused at %s): change %s", body, desc, c.Field, p)})
+			detail := fmt.Sprintf("the %s this server generates would be refused at %s: change %s", desc, c.Field, p)
+			if body != "" {
+				detail = fmt.Sprintf("%s (the %s this server generates would be refused at %s): change %s", body, desc, c.Field, p)
+			}
+			errs = append(errs, &field.Error{Type: t, Field: p, BadValue: field.OmitValueType{}, Detail: detail})
 			continue
 		}
 		errs = append(errs, field.Invalid(field.NewPath(from), field.OmitValueType{},

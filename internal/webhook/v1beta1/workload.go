@@ -91,14 +91,24 @@ func envVarName(name string, p *field.Path, fix string) field.ErrorList {
 func validateVolumes(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, spec *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	owner := map[string]*field.Path{}
+	mountedAt := map[string]*field.Path{} // in the mcp container
 	if tmpl != nil {
 		for j, v := range tmpl.Spec.Volumes {
 			p := spec.Child("podTemplateSpec", "spec", "volumes").Index(j).Child("name")
 			errs = append(errs, volumeName(v.Name, p)...)
+			if first, dup := owner[v.Name]; dup {
+				errs = append(errs, duplicate(p, v.Name, fmt.Sprintf("already the name of %s: a pod's volumes need unique names; rename one of them", first)))
+			}
 			owner[v.Name] = p
 		}
+		for i, c := range tmpl.Spec.Containers {
+			for k, m := range c.VolumeMounts {
+				if c.Name == naming.MCPContainer {
+					mountedAt[m.MountPath] = spec.Child("podTemplateSpec", "spec", "containers").Index(i).Child("volumeMounts").Index(k).Child("mountPath")
+				}
+			}
+		}
 	}
-	mountedAt := map[string]*field.Path{}
 	for i, v := range s.Spec.Volumes {
 		p := spec.Child("volumes").Index(i)
 		errs = append(errs, volumeName(v.Name, p.Child("name"))...)
@@ -293,8 +303,35 @@ func validatePod(tmpl *corev1.PodTemplateSpec, p *field.Path) field.ErrorList {
 					fmt.Sprintf("%q is the operator's own init container in this pod (kubectl logs -c %s): rename yours", c.Name, c.Name)))
 			}
 			errs = append(errs, validateResources(c.Resources, cp.Child("resources"))...)
+			errs = append(errs, uniqueInContainer(c, cp)...)
 		}
 	}
 	errs = append(errs, validateLabels(tmpl.Labels, p.Child("metadata", "labels"))...)
 	return append(errs, validateAnnotations(tmpl.Annotations, p.Child("metadata", "annotations"))...)
+}
+
+// uniqueInContainer refuses two variables of one name and two mounts at one
+// path in a container: the API server cannot apply such a container (its
+// env and volumeMounts are maps keyed by them).
+func uniqueInContainer(c corev1.Container, p *field.Path) field.ErrorList {
+	return append(
+		unique(c.Env, func(e corev1.EnvVar) string { return e.Name }, p.Child("env"), "name",
+			"already set by %s: set a variable once; remove one of them"),
+		unique(c.VolumeMounts, func(m corev1.VolumeMount) string { return m.MountPath }, p.Child("volumeMounts"), "mountPath",
+			"already the mountPath of %s: mount each volume at its own path")...)
+}
+
+// unique refuses an entry of list whose key an earlier entry has; detail
+// names that earlier entry.
+func unique[T any](list []T, key func(T) string, p *field.Path, child, detail string) field.ErrorList {
+	var errs field.ErrorList
+	first := map[string]int{}
+	for k, v := range list {
+		if j, dup := first[key(v)]; dup {
+			errs = append(errs, duplicate(p.Index(k).Child(child), key(v), fmt.Sprintf(detail, p.Index(j))))
+			continue
+		}
+		first[key(v)] = k
+	}
+	return errs
 }
