@@ -130,7 +130,7 @@ var admittedServers = []struct {
 	{"a tag with upper case", "upper-tag", `{image: "example/server:V1.0-RC1"}`, nil},
 	{"a Docker Hub short name", "short", `{image: alpine}`, nil},
 	{"proxyMode streamable-http on an sse server", "sse-proxymode", `{image: example/server, transport: sse, proxyMode: streamable-http}`,
-		[]string{"spec.proxyMode streamable-http is ignored on a sse server, as in ToolHive"}},
+		[]string{"spec.proxyMode streamable-http is ignored on an sse server, as in ToolHive"}},
 	{"a deprecated permissionProfile", "profile", `{image: example/server, permissionProfile: {type: builtin, name: network}}`,
 		[]string{"spec.permissionProfile is deprecated and has no effect, as in ToolHive; restrict the pod with podTemplateSpec securityContext"}},
 	{"a pod template with sidecars and a native sidecar init container", "sidecars", `{image: example/server, podTemplateSpec: {spec: {
@@ -159,6 +159,8 @@ var admittedServers = []struct {
 	{"request size and read timeout", "limits-proxy", `{image: example/server, maxRequestBodySize: 1048576, proxyReadTimeout: 1m30s, endpointPrefix: /tools, trustProxyHeaders: true}`, nil},
 	{"a secret key with dots and dashes", "secret-key", `{image: example/server, secrets: [{name: api-keys, key: github.token-v2, targetEnvName: GITHUB_TOKEN}]}`,
 		[]string{`Secret "api-keys" not found`}},
+	{"policies from an MCPAuthzConfig", "authz-ref", `{image: example/server, authzConfigRef: {name: cedar}}`,
+		[]string{`spec.authzConfigRef: MCPAuthzConfig "cedar" not found`}},
 }
 
 func mcpServer(t *testing.T, name, spec string) *unstructured.Unstructured {

@@ -55,14 +55,14 @@ func (o origins) path(obj client.Object, f string) string {
 	case *corev1.Service:
 		if t.Name == naming.ProxyServiceName(o.s.Name) {
 			return firstOf(f,
-				rename{"metadata.labels", "spec.resourceOverrides.proxyService.labels"},
-				rename{"metadata.annotations", "spec.resourceOverrides.proxyService.annotations"},
-				rename{"spec.ports", "spec.proxyPort"},
-				rename{"spec.sessionAffinity", "spec.sessionAffinity"})
+				prefix("metadata.labels", "spec.resourceOverrides.proxyService.labels"),
+				prefix("metadata.annotations", "spec.resourceOverrides.proxyService.annotations"),
+				whole("spec.ports", "spec.proxyPort"),
+				prefix("spec.sessionAffinity", "spec.sessionAffinity"))
 		}
-		return firstOf(f, rename{"spec.ports", "spec.mcpPort"})
+		return firstOf(f, whole("spec.ports", "spec.mcpPort"))
 	case *corev1.ServiceAccount:
-		return firstOf(f, rename{"imagePullSecrets", "spec.resourceOverrides.proxyDeployment.imagePullSecrets"})
+		return firstOf(f, prefix("imagePullSecrets", "spec.resourceOverrides.proxyDeployment.imagePullSecrets"))
 	}
 	return ""
 }
@@ -88,9 +88,9 @@ func (o origins) statefulSet(sts *appsv1.StatefulSet, f string) string {
 		return "spec.serviceAccount"
 	}
 	return firstOf(f,
-		rename{"spec.replicas", "spec.backendReplicas"},
-		rename{"spec.template.spec", "spec.podTemplateSpec.spec"},
-		rename{"spec.template.metadata", "spec.podTemplateSpec.metadata"})
+		prefix("spec.replicas", "spec.backendReplicas"),
+		prefix("spec.template.spec", "spec.podTemplateSpec.spec"),
+		prefix("spec.template.metadata", "spec.podTemplateSpec.metadata"))
 }
 
 // mcpContainer: the mcp container merges the spec (image, args, env,
@@ -104,9 +104,9 @@ func (o origins) mcpContainer(c corev1.Container, rest string) string {
 		}
 		if i := slices.IndexFunc(spec.Secrets, func(s v1beta1.SecretRef) bool { return s.TargetEnvName == name }); i >= 0 {
 			return firstOf(rest,
-				rename{".name", fmt.Sprintf("spec.secrets[%d].targetEnvName", i)},
-				rename{".valueFrom.secretKeyRef.name", fmt.Sprintf("spec.secrets[%d].name", i)},
-				rename{".valueFrom.secretKeyRef.key", fmt.Sprintf("spec.secrets[%d].key", i)})
+				prefix(".name", fmt.Sprintf("spec.secrets[%d].targetEnvName", i)),
+				prefix(".valueFrom.secretKeyRef.name", fmt.Sprintf("spec.secrets[%d].name", i)),
+				prefix(".valueFrom.secretKeyRef.key", fmt.Sprintf("spec.secrets[%d].key", i)))
 		}
 		if tc, j := o.templateContainerAt("containers", naming.MCPContainer); tc != nil {
 			if e := slices.IndexFunc(tc.Env, func(e corev1.EnvVar) bool { return e.Name == name }); e >= 0 {
@@ -119,14 +119,14 @@ func (o origins) mcpContainer(c corev1.Container, rest string) string {
 		name := c.VolumeMounts[k].Name
 		if i := slices.IndexFunc(spec.Volumes, func(v v1beta1.Volume) bool { return v.Name == name }); i >= 0 {
 			return firstOf(rest,
-				rename{".mountPath", fmt.Sprintf("spec.volumes[%d].mountPath", i)},
-				rename{"", fmt.Sprintf("spec.volumes[%d]", i)})
+				whole(".mountPath", fmt.Sprintf("spec.volumes[%d].mountPath", i)),
+				whole("", fmt.Sprintf("spec.volumes[%d]", i)))
 		}
 	}
 	if k, _, ok := indexed(rest, ".ports"); ok && k < len(c.Ports) && c.Ports[k].Name == naming.PortName {
 		return "spec.mcpPort"
 	}
-	if p := firstOf(rest, rename{".image", "spec.image"}, rename{".args", "spec.args"}); p != "" {
+	if p := firstOf(rest, prefix(".image", "spec.image"), prefix(".args", "spec.args")); p != "" {
 		return p
 	}
 	return o.templateContainer("containers", naming.MCPContainer, rest)
@@ -160,9 +160,9 @@ func (o origins) templateContainerAt(list, name string) (*corev1.Container, int)
 func (o origins) volume(name, rest string) string {
 	if i := slices.IndexFunc(o.s.Spec.Volumes, func(v v1beta1.Volume) bool { return v.Name == name }); i >= 0 {
 		return firstOf(rest,
-			rename{".hostPath.path", fmt.Sprintf("spec.volumes[%d].hostPath", i)},
-			rename{".name", fmt.Sprintf("spec.volumes[%d].name", i)},
-			rename{"", fmt.Sprintf("spec.volumes[%d]", i)})
+			prefix(".hostPath.path", fmt.Sprintf("spec.volumes[%d].hostPath", i)),
+			prefix(".name", fmt.Sprintf("spec.volumes[%d].name", i)),
+			whole("", fmt.Sprintf("spec.volumes[%d]", i)))
 	}
 	if o.tmpl != nil {
 		if j := slices.IndexFunc(o.tmpl.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == name }); j >= 0 {
@@ -180,19 +180,19 @@ func (o origins) deployment(d *appsv1.Deployment, f string) string {
 		if k, rest, ok := indexed(rest, ".env"); ok && k < len(c.Env) {
 			return o.proxyEnv(c.Env[k], rest)
 		}
-		return firstOf(rest, rename{".resources", "spec.resources"}, rename{".ports", "spec.proxyPort"})
+		return firstOf(rest, prefix(".resources", "spec.resources"), whole(".ports", "spec.proxyPort"))
 	}
 	return firstOf(f,
-		rename{"metadata.labels", overrides + ".labels"},
-		rename{"metadata.annotations", overrides + ".annotations"},
-		rename{"spec.template.metadata.labels", overrides + ".podTemplateMetadataOverrides.labels"},
-		rename{"spec.template.metadata.annotations", overrides + ".podTemplateMetadataOverrides.annotations"},
-		rename{"spec.template.spec.nodeSelector", overrides + ".nodeSelector"},
-		rename{"spec.template.spec.tolerations", overrides + ".tolerations"},
-		rename{"spec.template.spec.affinity", overrides + ".affinity"},
-		rename{"spec.template.spec.imagePullSecrets", overrides + ".imagePullSecrets"},
-		rename{"spec.template.spec.terminationGracePeriodSeconds", "spec.podTemplateSpec.spec.terminationGracePeriodSeconds"},
-		rename{"spec.replicas", "spec.replicas"})
+		prefix("metadata.labels", overrides+".labels"),
+		prefix("metadata.annotations", overrides+".annotations"),
+		prefix("spec.template.metadata.labels", overrides+".podTemplateMetadataOverrides.labels"),
+		prefix("spec.template.metadata.annotations", overrides+".podTemplateMetadataOverrides.annotations"),
+		prefix("spec.template.spec.nodeSelector", overrides+".nodeSelector"),
+		prefix("spec.template.spec.tolerations", overrides+".tolerations"),
+		prefix("spec.template.spec.affinity", overrides+".affinity"),
+		prefix("spec.template.spec.imagePullSecrets", overrides+".imagePullSecrets"),
+		prefix("spec.template.spec.terminationGracePeriodSeconds", "spec.podTemplateSpec.spec.terminationGracePeriodSeconds"),
+		prefix("spec.replicas", "spec.replicas"))
 }
 
 // proxyEnv: the proxy container's variables come from the overrides, or
@@ -209,19 +209,28 @@ func (o origins) proxyEnv(e corev1.EnvVar, rest string) string {
 	}
 	if ref := e.ValueFrom.SecretKeyRef; ref.Name == ss.PasswordRef.Name && ref.Key == ss.PasswordRef.Key {
 		return firstOf(rest,
-			rename{".valueFrom.secretKeyRef.name", "spec.sessionStorage.passwordRef.name"},
-			rename{".valueFrom.secretKeyRef.key", "spec.sessionStorage.passwordRef.key"})
+			prefix(".valueFrom.secretKeyRef.name", "spec.sessionStorage.passwordRef.name"),
+			prefix(".valueFrom.secretKeyRef.key", "spec.sessionStorage.passwordRef.key"))
 	}
 	return ""
 }
 
 // rename replaces the prefix from of a field path by to.
-type rename struct{ from, to string }
+type rename struct {
+	from, to string
+	// whole drops what follows from: the MCPServer's field is a scalar.
+	whole bool
+}
+
+// prefix renames from, keeping what follows it.
+func prefix(from, to string) rename { return rename{from: from, to: to} }
+
+// whole renames from and everything below it to the scalar field to.
+func whole(from, to string) rename { return rename{from: from, to: to, whole: true} }
 
 // firstOf applies the first rename whose prefix f has (as a whole path
 // element: "spec.ports" is a prefix of "spec.ports[0].port", not of
-// "spec.portsX"). An empty from matches anything and stands for the
-// whole of to, dropping the rest, which the MCPServer has no field for.
+// "spec.portsX"). An empty from matches anything.
 func firstOf(f string, renames ...rename) string {
 	for _, r := range renames {
 		if r.from == "" {
@@ -229,6 +238,9 @@ func firstOf(f string, renames ...rename) string {
 		}
 		rest, ok := strings.CutPrefix(f, r.from)
 		if ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			if r.whole {
+				return r.to
+			}
 			return r.to + rest
 		}
 	}

@@ -41,8 +41,12 @@ func toolhiveWarnings(s *v1beta1.MCPServer) admission.Warnings {
 	}
 	t := s.Spec.Transport
 	if (t == v1beta1.TransportSSE || t == v1beta1.TransportStreamableHTTP) && s.Spec.ProxyMode != "" && string(s.Spec.ProxyMode) != string(t) {
-		warnings = append(warnings, fmt.Sprintf("spec.proxyMode %s is ignored on a %s server, as in ToolHive: the proxy offers clients the server's own transport (%s); remove proxyMode",
-			s.Spec.ProxyMode, t, t))
+		article := "a"
+		if t == v1beta1.TransportSSE {
+			article = "an"
+		}
+		warnings = append(warnings, fmt.Sprintf("spec.proxyMode %s is ignored on %s %s server, as in ToolHive: the proxy offers clients the server's own transport (%s); remove proxyMode",
+			s.Spec.ProxyMode, article, t, t))
 	}
 	return warnings
 }
