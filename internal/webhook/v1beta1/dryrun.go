@@ -60,6 +60,11 @@ func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev
 		case err == nil:
 		case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
 			return nil, nil, nil // nothing will be created in a namespace that is going away
+		case apierrors.IsForbidden(err) && strings.Contains(err.Error(), " cannot patch resource "):
+			// RBAC: the operator does not manage this namespace (a
+			// namespace-scoped install), so it would create nothing here.
+			return append(warnings, fmt.Sprintf("the operator may not create the objects of this server in namespace %q (%v): "+
+				"nothing will run it until the operator manages this namespace", s.Namespace, err)), nil, nil
 		case apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "does not support dry run"):
 			desc, _ := o.generated(obj)
 			warnings = append(warnings, fmt.Sprintf("the %s this server generates could not be checked: %v", desc, err))

@@ -79,6 +79,19 @@ func TestDryRunIsSkippedInATerminatingNamespace(t *testing.T) {
 	}
 }
 
+func TestDryRunWarnsWhenTheOperatorMayNotManageTheNamespace(t *testing.T) {
+	denied := apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "fetch",
+		errors.New(`User "system:serviceaccount:toolhive-system:toolhive-operator" cannot patch resource "serviceaccounts" in API group "" in the namespace "tools"`))
+	v := dryRunValidator(t, "ServiceAccount", denied)
+	w, err := v.ValidateCreate(context.Background(), server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w) != 1 || !strings.HasPrefix(w[0], `the operator may not create the objects of this server in namespace "tools"`) {
+		t.Errorf("warnings %q, want one saying the operator may not manage namespace tools", w)
+	}
+}
+
 func TestDryRunWarnsWhenAnotherWebhookCannotDryRun(t *testing.T) {
 	v := dryRunValidator(t, "Deployment", apierrors.NewBadRequest(`admission webhook "policy.example.com" does not support dry run`))
 	w, err := v.ValidateCreate(context.Background(), server())

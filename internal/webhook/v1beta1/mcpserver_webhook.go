@@ -1,7 +1,10 @@
 // Package v1beta1 holds the MCPServer admission webhooks: the defaulter
 // fills the defaults that depend on other fields, the validator checks what
-// the CRD schema and CEL cannot (podTemplateSpec, cross-entry rules) and
-// warns about what must not be an error (missing referenced objects).
+// the CRD schema and CEL cannot (podTemplateSpec, cross-entry rules, what
+// the generated objects need) and warns about what must not be an error
+// (missing referenced objects). It then dry-runs the objects the server
+// generates against the API server, so that a server whose objects would
+// be refused later is refused at kubectl apply, naming its own field.
 package v1beta1
 
 import (
