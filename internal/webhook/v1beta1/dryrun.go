@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -138,10 +139,28 @@ func (o origins) refused(obj client.Object, s metav1.Status, seen map[string]boo
 			fmt.Sprintf("the %s this server generates would be refused: %s: %s; it comes from %s: change it there", desc, c.Field, c.Message, from)))
 	}
 	if len(causes) == 0 {
+		if p := o.structural(s.Message); p != "" {
+			from = p
+		}
 		errs = append(errs, field.Invalid(field.NewPath(from), field.OmitValueType{},
 			fmt.Sprintf("the %s this server generates would be refused: %s; it comes from %s: change it there", desc, s.Message, from)))
 	}
 	return errs
+}
+
+// structuralField finds the container field in a server-side apply error
+// about the object's structure ("failed to create typed patch object
+// (...): .spec.template.spec.containers[name="log"].ports: duplicate
+// entries for key ..."), which has no causes.
+var structuralField = regexp.MustCompile(`\.spec\.template\.spec\.(containers|initContainers)\[name="([^"]+)"\]((?:\.[A-Za-z]+)*)`)
+
+// structural is the MCPServer field such an error is about, or "".
+func (o origins) structural(msg string) string {
+	m := structuralField.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return o.templateContainer(m[1], m[2], m[3])
 }
 
 // causeBody splits a cause's message ("Invalid value: \"x\": detail") into
