@@ -132,7 +132,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	ready := healthz.Ping
 	if o.Webhooks {
-		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr); err != nil {
+		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, o.ProxyImage); err != nil {
 			return nil, fmt.Errorf("set up MCPServer webhooks: %w", err)
 		}
 		if err := webhookv1beta1.SetupConfigWebhooksWithManager(mgr); err != nil {

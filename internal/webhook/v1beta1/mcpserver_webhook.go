@@ -1,7 +1,10 @@
 // Package v1beta1 holds the MCPServer admission webhooks: the defaulter
 // fills the defaults that depend on other fields, the validator checks what
-// the CRD schema and CEL cannot (podTemplateSpec, cross-entry rules) and
-// warns about what must not be an error (missing referenced objects).
+// the CRD schema and CEL cannot (podTemplateSpec, cross-entry rules, what
+// the generated objects need) and warns about what must not be an error
+// (missing referenced objects). It then dry-runs the objects the server
+// generates against the API server, so that a server whose objects would
+// be refused later is refused at kubectl apply, naming its own field.
 package v1beta1
 
 import (
@@ -26,11 +29,14 @@ var mcpServerKind = schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: "M
 
 // SetupMCPServerWebhookWithManager registers both webhooks with the manager's
 // webhook server. References are read through the API reader, uncached, so
-// admission starts no Secret or ConfigMap informer across the cluster.
-func SetupMCPServerWebhookWithManager(mgr ctrl.Manager) error {
+// admission starts no Secret or ConfigMap informer across the cluster; the
+// generated objects are dry-run through the manager's client (writes go
+// straight to the API server), built with proxyImage as the reconciler
+// builds them.
+func SetupMCPServerWebhookWithManager(mgr ctrl.Manager, proxyImage string) error {
 	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPServer{}).
 		WithDefaulter(Defaulter{}).
-		WithValidator(Validator{Reader: mgr.GetAPIReader()}).
+		WithValidator(Validator{Reader: mgr.GetAPIReader(), Client: mgr.GetClient(), ProxyImage: proxyImage}).
 		Complete()
 }
 
@@ -86,11 +92,19 @@ func explicitZeroPorts(raw []byte) field.ErrorList {
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcpserver,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcpservers,verbs=create;update,versions=v1beta1,name=vmcpserver-v1beta1.kb.io,admissionReviewVersions=v1
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
 // +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs;mcptelemetryconfigs,verbs=get
+// The dry run needs what the reconciler's apply needs (create and patch of
+// the generated kinds), which the controller's markers grant.
 
 // Validator rejects what cannot work and warns about what may not work yet.
 type Validator struct {
 	// Reader looks up referenced Secrets, ConfigMaps and MCPToolConfigs.
 	Reader client.Reader
+	// Client dry-runs the objects the server generates (server-side apply
+	// with dryRun=All). Nil skips the dry run (unit tests only: admission
+	// must then fail closed where it would have asked).
+	Client client.Client
+	// ProxyImage is the proxy image the reconciler generates.
+	ProxyImage string
 }
 
 // ValidateCreate implements admission.Validator.
@@ -114,10 +128,21 @@ func (Validator) ValidateDelete(context.Context, *v1beta1.MCPServer) (admission.
 	return nil, nil
 }
 
+// validate runs the pure checks first, whose messages are the most
+// precise, then asks the API server about the generated objects.
 func (v Validator) validate(ctx context.Context, s *v1beta1.MCPServer) (admission.Warnings, error) {
-	warnings, errs := validateSpec(s)
+	tmpl, warnings, errs := validateSpec(s)
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(mcpServerKind, s.Name, errs)
 	}
-	return append(warnings, referenceWarnings(ctx, v.Reader, s)...), nil
+	warnings = append(warnings, referenceWarnings(ctx, v.Reader, s)...)
+	w, errs, err := v.dryRun(ctx, s, tmpl)
+	warnings = append(warnings, w...)
+	switch {
+	case err != nil:
+		return warnings, err
+	case len(errs) > 0:
+		return warnings, apierrors.NewInvalid(mcpServerKind, s.Name, errs)
+	}
+	return warnings, nil
 }

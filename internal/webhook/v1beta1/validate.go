@@ -26,13 +26,15 @@ const (
 		"which is unreliable behind NAT or shared egress IPs; Redis session storage (spec.sessionStorage.provider redis) is strongly recommended"
 )
 
-// validateSpec checks what needs decoding or spans list entries. It needs no
+// validateSpec checks what needs decoding or spans list entries, and what
+// the generated objects need that the schema cannot say. It needs no
 // cluster: it is a pure function of the server, which the mutating webhook
-// has already defaulted.
-func validateSpec(s *v1beta1.MCPServer) (admission.Warnings, field.ErrorList) {
+// has already defaulted. It returns the decoded pod template (nil when
+// there is none or it does not decode).
+func validateSpec(s *v1beta1.MCPServer) (*corev1.PodTemplateSpec, admission.Warnings, field.ErrorList) {
 	spec := field.NewPath("spec")
-	warnings := specWarnings(s)
-	var errs field.ErrorList
+	warnings := append(specWarnings(s), toolhiveWarnings(s)...)
+	errs := validateUnsupported(s, spec)
 
 	tmpl, err := s.Spec.DecodePodTemplate()
 	if err != nil {
@@ -43,7 +45,8 @@ func validateSpec(s *v1beta1.MCPServer) (admission.Warnings, field.ErrorList) {
 	}
 	errs = append(errs, validateEnvNames(s, spec)...)
 	errs = append(errs, validateInlineAuthz(s, spec)...)
-	return warnings, errs
+	errs = append(errs, validateWorkload(s, tmpl, spec)...)
+	return tmpl, warnings, errs
 }
 
 // validateInlineAuthz parses inline Cedar policies as the proxy will, so a

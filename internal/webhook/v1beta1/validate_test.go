@@ -141,7 +141,7 @@ func TestValidateSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			warnings, errs := validateSpec(tt.server)
+			_, warnings, errs := validateSpec(tt.server)
 			var got []string
 			for _, e := range errs {
 				got = append(got, e.Error())

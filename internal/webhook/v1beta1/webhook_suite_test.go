@@ -82,7 +82,7 @@ func startSuite() error {
 		}),
 	})
 	if err == nil {
-		err = errors.Join(webhookv1beta1.SetupMCPServerWebhookWithManager(mgr), webhookv1beta1.SetupConfigWebhooksWithManager(mgr))
+		err = errors.Join(webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, "switchboard/proxy:test"), webhookv1beta1.SetupConfigWebhooksWithManager(mgr))
 	}
 	if err != nil {
 		_ = env.Stop()
