@@ -84,7 +84,7 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 // telemetry export.
 func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, refs resolvedRefs) *appsv1.Deployment {
 	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
-	podLabels := naming.Labels(s.Name, naming.ComponentProxy)
+	podLabels := naming.PodLabels(s.Name, naming.ComponentProxy, string(s.Spec.Transport), s.Spec.ProxyPort)
 	var podAnnotations map[string]string
 	var extraEnv []v1beta1.EnvVar
 	if ov := s.Spec.ResourceOverrides; ov != nil && ov.ProxyDeployment != nil {

@@ -38,7 +38,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 		Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: proxySelector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: proxyLabels},
+				ObjectMeta: metav1.ObjectMeta{Labels: proxyPodLabels},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv",
 					TerminationGracePeriodSeconds: ptr.To[int64](35),

@@ -68,7 +68,7 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 	if tmpl != nil {
 		pod = *tmpl.DeepCopy()
 	}
-	pod.Labels = naming.Merge(pod.Labels, naming.Labels(s.Name, naming.ComponentMCP))
+	pod.Labels = naming.Merge(pod.Labels, naming.PodLabels(s.Name, naming.ComponentMCP, string(s.Spec.Transport), s.Spec.ProxyPort))
 	// kubectl logs, exec and attach pick the server's container by default,
 	// not the init container or a sidecar listed first (unless the user
 	// chose another).

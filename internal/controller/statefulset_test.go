@@ -29,7 +29,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			MinReadySeconds:     5,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: mcpLabels, Annotations: map[string]string{
+				ObjectMeta: metav1.ObjectMeta{Labels: mcpPodLabels, Annotations: map[string]string{
 					"switchboard.dev/secrets-hash": "h1", "kubectl.kubernetes.io/default-container": "mcp"}},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv-sa",
@@ -71,7 +71,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 
 func TestBackendPodTemplateMerge(t *testing.T) {
 	userTemplate := &corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "data", "app.kubernetes.io/component": "x"},
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "data", "app.kubernetes.io/component": "x", "app": "mine"},
 			Annotations: map[string]string{"vault.hashicorp.com/agent-inject": "true"}},
 		Spec: corev1.PodSpec{
 			TerminationGracePeriodSeconds: ptr.To[int64](60),
@@ -96,9 +96,11 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 	pod := sts.Spec.Template
 
 	wantLabels := map[string]string{"team": "data", "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
-		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard"}
+		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard",
+		"app": "osv", "toolhive": "true", "toolhive-name": "osv", "toolhive-basename": "osv",
+		"toolhive-transport": "streamable-http", "toolhive-port": "8080"}
 	if d := cmp.Diff(wantLabels, pod.Labels); d != "" {
-		t.Errorf("labels: user labels kept, selector labels win (-want +got):\n%s", d)
+		t.Errorf("labels: user labels kept, ours and ToolHive's win (-want +got):\n%s", d)
 	}
 	if pod.Annotations["vault.hashicorp.com/agent-inject"] != "true" {
 		t.Errorf("user annotations lost: %v", pod.Annotations)
