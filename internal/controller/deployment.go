@@ -60,6 +60,8 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 	if s.Spec.ControlsAccess() {
 		c.AccessConfigMap = naming.AccessConfigMapName(s.Name)
 	}
+	// 0 leaves the proxy its default, ToolHive's 8 MiB.
+	c.MaxBodyBytes = s.Spec.MaxRequestBodySize
 	if t := s.Spec.ProxyReadTimeout; t != nil && t.Duration > 0 {
 		c.ReadTimeout = t.Duration
 	}

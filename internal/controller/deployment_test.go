@@ -202,6 +202,31 @@ func TestProxyDeploymentVariants(t *testing.T) {
 	}
 }
 
+func TestProxyBodyLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+		want []string
+	}{
+		{"maxRequestBodySize 0 leaves the proxy its default, ToolHive's 8 MiB", 0, nil},
+		{"maxRequestBodySize bounds the bodies the proxy accepts", 1 << 20, []string{"--max-body-bytes=1048576"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(func(s *v1beta1.MCPServer) { s.Spec.MaxRequestBodySize = tt.size })
+			var got []string
+			for _, a := range buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{}).Spec.Template.Spec.Containers[0].Args {
+				if strings.HasPrefix(a, "--max-body-bytes") {
+					got = append(got, a)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("body limit args (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 // zoneSpread is an anti-affinity that keeps proxy pods in different zones.
 func zoneSpread() *corev1.Affinity {
 	return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
