@@ -99,6 +99,7 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 	if refs.proxySecretsHash != "" {
 		podAnnotations = naming.Merge(podAnnotations, map[string]string{naming.SecretsHashAnnotation: refs.proxySecretsHash})
 	}
+	podAnnotations = naming.Merge(podAnnotations, rollingRestartAnnotations(s))
 	container := proxyContainer(s, tmpl, proxyImage, ov.Env, refs)
 	volumes, mounts := telemetryVolumes(refs.telemetry)
 	container.VolumeMounts = mounts

@@ -76,6 +76,7 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 	if secretsHash != "" {
 		pod.Annotations = naming.Merge(pod.Annotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
 	}
+	pod.Annotations = naming.Merge(pod.Annotations, rollingRestartAnnotations(s))
 	pod.Spec.ServiceAccountName = mcpServiceAccount(s, tmpl)
 	pod.Spec.TerminationGracePeriodSeconds = ptr.To(drainSeconds(tmpl))
 

@@ -45,6 +45,17 @@ const (
 // bundle it reads at start), so the workload rolls.
 const SecretsHashAnnotation = "switchboard.dev/secrets-hash"
 
+// ToolHive's restart annotations. A user sets RestartedAtAnnotation (an RFC
+// 3339 time) on the MCPServer, and RestartStrategyAnnotation to rolling
+// (the default) or immediate; the operator records what it handled in
+// LastProcessedRestartAnnotation. A rolling restart copies
+// RestartedAtAnnotation onto the pod templates.
+const (
+	RestartedAtAnnotation          = "mcpserver.toolhive.stacklok.dev/restarted-at"
+	RestartStrategyAnnotation      = "mcpserver.toolhive.stacklok.dev/restart-strategy"
+	LastProcessedRestartAnnotation = "mcpserver.toolhive.stacklok.dev/last-processed-restart"
+)
+
 // ProxyDeploymentName is the proxy Deployment's name.
 func ProxyDeploymentName(server string) string { return server }
 
