@@ -82,9 +82,9 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 // buildProxyDeployment is the proxy Deployment <name> with container
 // "toolhive". Replicas are written only when spec.replicas is set, so an HPA
 // can own them otherwise. resourceOverrides.proxyDeployment adds metadata,
-// env, image pull secrets and scheduling to it. From refs it takes the hash of what the proxy
-// reads from Secrets (a change rolls it), the OIDC client secret and the
-// telemetry export.
+// env, image pull secrets and scheduling to it. From refs it takes the hash
+// of what the proxy reads from Secrets (a change rolls it), the OIDC client
+// secret and the telemetry export.
 func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, refs resolvedRefs) *appsv1.Deployment {
 	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
 	podLabels := naming.PodLabels(s.Name, naming.ComponentProxy, string(s.Spec.Transport), s.Spec.ProxyPort)
