@@ -145,6 +145,19 @@ func TestAccessDocumentFollowsTheConfigs(t *testing.T) {
 	waitDoc(t, ns, "guarded", "the filter edit reaches the document", enforces("echo", "add"))
 	waitValid(t, ns, "curated", tools, func() v1beta1.ConfigStatus { return tools.Status },
 		validIs(metav1.ConditionTrue, "can enforce", tools.GetGeneration, "guarded"))
+	statusOf(t, ns, "guarded", "the server's status repeats the configs' hashes", func(st v1beta1.MCPServerStatus) error {
+		if err := get(t, ns, "cedar", authz); err != nil {
+			return err
+		}
+		if err := get(t, ns, "curated", tools); err != nil {
+			return err
+		}
+		got := []string{st.AuthzConfigHash, st.ToolConfigHash}
+		if want := []string{authz.Status.ConfigHash, tools.Status.ConfigHash}; !slices.Equal(got, want) || want[0] == "" {
+			return fmt.Errorf("authzConfigHash, toolConfigHash %q; the configs' hashes are %q", got, want)
+		}
+		return nil
+	})
 }
 
 // TestOIDCCABundleFollowsItsConfigMap: the CA bundle an MCPOIDCConfig names
@@ -172,6 +185,15 @@ func TestOIDCCABundleFollowsItsConfigMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDoc(t, ns, "private-idp", "the edited bundle in the document", caBundleIs("two"))
+	statusOf(t, ns, "private-idp", "the server's status repeats the config's hash", func(st v1beta1.MCPServerStatus) error {
+		if err := get(t, ns, "idp", oidc); err != nil {
+			return err
+		}
+		if st.OIDCConfigHash == "" || st.OIDCConfigHash != oidc.Status.ConfigHash {
+			return fmt.Errorf("oidcConfigHash %q, the config's hash is %q", st.OIDCConfigHash, oidc.Status.ConfigHash)
+		}
+		return nil
+	})
 }
 
 func caBundleIs(pem string) func(*proxyconfig.Access) error {

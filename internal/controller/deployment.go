@@ -60,6 +60,8 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 	if s.Spec.ControlsAccess() {
 		c.AccessConfigMap = naming.AccessConfigMapName(s.Name)
 	}
+	// 0 leaves the proxy its default, ToolHive's 8 MiB.
+	c.MaxBodyBytes = s.Spec.MaxRequestBodySize
 	if t := s.Spec.ProxyReadTimeout; t != nil && t.Duration > 0 {
 		c.ReadTimeout = t.Duration
 	}
@@ -75,28 +77,26 @@ func proxyConfig(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, telemetry *
 
 // buildProxyDeployment is the proxy Deployment <name> with container
 // "toolhive". Replicas are written only when spec.replicas is set, so an HPA
-// can own them otherwise. From refs it takes the hash of what the proxy
-// reads from Secrets (a change rolls it), the OIDC client secret and the
-// telemetry export.
+// can own them otherwise. resourceOverrides.proxyDeployment adds metadata,
+// env, image pull secrets and scheduling to it. From refs it takes the hash
+// of what the proxy reads from Secrets (a change rolls it), the OIDC client
+// secret and the telemetry export.
 func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, refs resolvedRefs) *appsv1.Deployment {
 	meta := objectMeta(s, naming.ProxyDeploymentName(s.Name), naming.ComponentProxy)
-	podLabels := naming.Labels(s.Name, naming.ComponentProxy)
+	podLabels := naming.PodLabels(s.Name, naming.ComponentProxy, string(s.Spec.Transport), s.Spec.ProxyPort)
 	var podAnnotations map[string]string
-	var extraEnv []v1beta1.EnvVar
-	if ov := s.Spec.ResourceOverrides; ov != nil && ov.ProxyDeployment != nil {
-		d := ov.ProxyDeployment
-		meta.Labels = naming.Merge(d.Labels, meta.Labels)
-		meta.Annotations = d.Annotations
-		if p := d.PodTemplateMetadataOverrides; p != nil {
-			podLabels = naming.Merge(p.Labels, podLabels)
-			podAnnotations = naming.Merge(p.Annotations, nil)
-		}
-		extraEnv = d.Env
+	ov := proxyOverrides(s)
+	meta.Labels = naming.Merge(ov.Labels, meta.Labels)
+	meta.Annotations = ov.Annotations
+	if p := ov.PodTemplateMetadataOverrides; p != nil {
+		podLabels = naming.Merge(p.Labels, podLabels)
+		podAnnotations = naming.Merge(p.Annotations, nil)
 	}
 	if refs.proxySecretsHash != "" {
 		podAnnotations = naming.Merge(podAnnotations, map[string]string{naming.SecretsHashAnnotation: refs.proxySecretsHash})
 	}
-	container := proxyContainer(s, tmpl, proxyImage, extraEnv, refs)
+	podAnnotations = naming.Merge(podAnnotations, rollingRestartAnnotations(s))
+	container := proxyContainer(s, tmpl, proxyImage, ov.Env, refs)
 	volumes, mounts := telemetryVolumes(refs.telemetry)
 	caVolumes, caMounts := redisCAVolume(s)
 	volumes, container.VolumeMounts = append(volumes, caVolumes...), append(mounts, caMounts...)
@@ -116,12 +116,24 @@ func buildProxyDeployment(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, pr
 						RunAsNonRoot:   ptr.To(true),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{container},
-					Volumes:    volumes,
+					Containers:       []corev1.Container{container},
+					Volumes:          volumes,
+					ImagePullSecrets: ov.ImagePullSecrets,
+					NodeSelector:     ov.NodeSelector,
+					Tolerations:      ov.Tolerations,
+					Affinity:         ov.Affinity,
 				},
 			},
 		},
 	}
+}
+
+// proxyOverrides is spec.resourceOverrides.proxyDeployment, empty when unset.
+func proxyOverrides(s *v1beta1.MCPServer) v1beta1.ProxyDeploymentOverrides {
+	if ov := s.Spec.ResourceOverrides; ov != nil && ov.ProxyDeployment != nil {
+		return *ov.ProxyDeployment
+	}
+	return v1beta1.ProxyDeploymentOverrides{}
 }
 
 func proxyContainer(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, image string, extraEnv []v1beta1.EnvVar, refs resolvedRefs) corev1.Container {

@@ -38,7 +38,7 @@ func TestProxyDeploymentForTheSeedOSVExample(t *testing.T) {
 		Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: proxySelector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: proxyLabels},
+				ObjectMeta: metav1.ObjectMeta{Labels: proxyPodLabels},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv",
 					TerminationGracePeriodSeconds: ptr.To[int64](35),
@@ -172,12 +172,69 @@ func TestProxyDeploymentVariants(t *testing.T) {
 					t.Errorf("last env = %+v", last)
 				}
 			}},
+		{name: "the proxy deployment's pull secrets and scheduling reach its pods",
+			server: newServer(func(s *v1beta1.MCPServer) {
+				s.Spec.ResourceOverrides = &v1beta1.ResourceOverrides{ProxyDeployment: &v1beta1.ProxyDeploymentOverrides{
+					ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+					NodeSelector:     map[string]string{"pool": "edge"},
+					Tolerations:      []corev1.Toleration{{Key: "edge", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+					Affinity:         zoneSpread(),
+				}}
+			}),
+			check: func(t *testing.T, d *appsv1.Deployment) {
+				pod := d.Spec.Template.Spec
+				want := corev1.PodSpec{
+					ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+					NodeSelector:     map[string]string{"pool": "edge"},
+					Tolerations:      []corev1.Toleration{{Key: "edge", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+					Affinity:         zoneSpread(),
+				}
+				got := corev1.PodSpec{ImagePullSecrets: pod.ImagePullSecrets, NodeSelector: pod.NodeSelector, Tolerations: pod.Tolerations, Affinity: pod.Affinity}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("pod scheduling (-want +got):\n%s", diff)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.check(t, buildProxyDeployment(tt.server, tt.tmpl, "proxy:test", resolvedRefs{proxySecretsHash: tt.hash}))
 		})
 	}
+}
+
+func TestProxyBodyLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+		want []string
+	}{
+		{"maxRequestBodySize 0 leaves the proxy its default, ToolHive's 8 MiB", 0, nil},
+		{"maxRequestBodySize bounds the bodies the proxy accepts", 1 << 20, []string{"--max-body-bytes=1048576"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(func(s *v1beta1.MCPServer) { s.Spec.MaxRequestBodySize = tt.size })
+			var got []string
+			for _, a := range buildProxyDeployment(s, nil, "proxy:test", resolvedRefs{}).Spec.Template.Spec.Containers[0].Args {
+				if strings.HasPrefix(a, "--max-body-bytes") {
+					got = append(got, a)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("body limit args (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// zoneSpread is an anti-affinity that keeps proxy pods in different zones.
+func zoneSpread() *corev1.Affinity {
+	return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{
+			TopologyKey:   "topology.kubernetes.io/zone",
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "osv"}},
+		}}},
+	}}
 }
 
 // expectNoRedis fails when the proxy is told about Redis.

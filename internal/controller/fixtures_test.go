@@ -43,6 +43,19 @@ var (
 		"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
 		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard",
 	}
+	// proxyPodLabels and mcpPodLabels are those of the pods, with
+	// ToolHive's beside ours (of a stdio server with proxyPort 8080).
+	proxyPodLabels = map[string]string{
+		"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
+		"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "switchboard",
+		"app": "mcpserver", "toolhive": "true", "toolhive-name": "osv",
+	}
+	mcpPodLabels = map[string]string{
+		"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
+		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard",
+		"app": "osv", "toolhive": "true", "toolhive-name": "osv", "toolhive-basename": "osv",
+		"toolhive-transport": "stdio", "toolhive-port": "8080",
+	}
 	mcpSelector = map[string]string{
 		"app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv", "app.kubernetes.io/component": "mcp",
 	}

@@ -50,15 +50,16 @@ type MCPServerReconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// An immediate restart deletes the server's pods.
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // The operator can only grant what it holds, so it holds the proxy's rules too.
 // +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods/attach,verbs=create;get
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile fetches the MCPServer, applies its desired children, observes
-// them and writes the status once.
+// Reconcile fetches the MCPServer, applies its desired children, carries
+// out an immediate restart, observes them and writes the status once.
 func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
 	var stored v1beta1.MCPServer
@@ -78,6 +79,11 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if s.DeletionTimestamp == nil && o.templateErr == nil {
 		o.applyErr = r.applyChildren(ctx, s, tmpl, o.refs)
+	}
+	if s.DeletionTimestamp == nil && o.applyErr == nil {
+		if err := r.handleRestart(ctx, &stored); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if err := r.observe(ctx, s, &o); err != nil {
 		return ctrl.Result{}, err
@@ -133,8 +139,7 @@ func (r *MCPServerReconciler) observe(ctx context.Context, s *v1beta1.MCPServer,
 		return fmt.Errorf("get backend statefulset: %w", err)
 	}
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(s.Namespace),
-		client.MatchingLabels{naming.LabelName: naming.AppName, naming.LabelInstance: s.Name}); err != nil {
+	if err := r.List(ctx, &pods, client.InNamespace(s.Namespace), serverPods(s)); err != nil {
 		return fmt.Errorf("list pods: %w", err)
 	}
 	o.pods = pods.Items
@@ -223,7 +228,7 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1beta1.MCPServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&v1beta1.MCPServer{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, restartAnnotationsChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).

@@ -50,6 +50,27 @@ func statusOf(t *testing.T, ns, name, what string, cond func(v1beta1.MCPServerSt
 	return s.Status
 }
 
+// workloads waits until the server's proxy Deployment and backend
+// StatefulSet exist and pass ok (nil: as they are).
+func workloads(t *testing.T, ns, name, what string, ok func(*appsv1.Deployment, *appsv1.StatefulSet) error) (*appsv1.Deployment, *appsv1.StatefulSet) {
+	t.Helper()
+	var dep appsv1.Deployment
+	var sts appsv1.StatefulSet
+	eventually(t, what, func() error {
+		if err := get(t, ns, name, &dep); err != nil {
+			return err
+		}
+		if err := get(t, ns, name, &sts); err != nil {
+			return err
+		}
+		if ok == nil {
+			return nil
+		}
+		return ok(&dep, &sts)
+	})
+	return &dep, &sts
+}
+
 func condition(st v1beta1.MCPServerStatus, typ string) *metav1.Condition {
 	for i := range st.Conditions {
 		if st.Conditions[i].Type == typ {
@@ -166,22 +187,15 @@ func TestRolloutRestartAndHPAAreNotReverted(t *testing.T) {
 func TestStatusFollowsTheWorkloadsAndPods(t *testing.T) {
 	ns := namespace(t)
 	createServer(t, ns, "osv", v1beta1.MCPServerSpec{Image: "ghcr.io/stackloklabs/osv-mcp/server", Transport: "streamable-http"})
-	var sts appsv1.StatefulSet
-	var dep appsv1.Deployment
-	eventually(t, "workloads", func() error {
-		if err := get(t, ns, "osv", &sts); err != nil {
-			return err
-		}
-		return get(t, ns, "osv", &dep)
-	})
+	dep, sts := workloads(t, ns, "osv", "workloads", nil)
 
 	// No kube-controller-manager runs in envtest: play its part.
 	sts.Status = appsv1.StatefulSetStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, CurrentReplicas: 1, UpdatedReplicas: 1}
-	if err := k8s.Status().Update(ctx, &sts); err != nil {
+	if err := k8s.Status().Update(ctx, sts); err != nil {
 		t.Fatalf("statefulset status: %v", err)
 	}
 	dep.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}
-	if err := k8s.Status().Update(ctx, &dep); err != nil {
+	if err := k8s.Status().Update(ctx, dep); err != nil {
 		t.Fatalf("deployment status: %v", err)
 	}
 	st := statusOf(t, ns, "osv", "ready", func(st v1beta1.MCPServerStatus) error {

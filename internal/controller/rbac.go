@@ -34,10 +34,13 @@ func proxyRules(s *v1beta1.MCPServer) []rbacv1.PolicyRule {
 	return rules
 }
 
+// buildProxyServiceAccount is the proxy's identity. It carries the proxy's
+// image pull secrets, as ToolHive documents.
 func buildProxyServiceAccount(s *v1beta1.MCPServer) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{
-		TypeMeta:   typeMeta("v1", "ServiceAccount"),
-		ObjectMeta: objectMeta(s, naming.ProxyServiceAccountName(s.Name), naming.ComponentProxy),
+		TypeMeta:         typeMeta("v1", "ServiceAccount"),
+		ObjectMeta:       objectMeta(s, naming.ProxyServiceAccountName(s.Name), naming.ComponentProxy),
+		ImagePullSecrets: proxyOverrides(s).ImagePullSecrets,
 	}
 }
 
@@ -60,14 +63,17 @@ func buildProxyRoleBinding(s *v1beta1.MCPServer) *rbacv1.RoleBinding {
 }
 
 // buildMCPServiceAccount is the MCP server pod's identity; nil when the user
-// brings their own through spec.serviceAccount or the pod template.
+// brings their own through spec.serviceAccount or the pod template. Like
+// ToolHive's, it carries the proxy's image pull secrets too, so a manifest
+// that pulls a private MCP image with them works alike.
 func buildMCPServiceAccount(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) *corev1.ServiceAccount {
 	if mcpServiceAccount(s, tmpl) != naming.MCPServiceAccountName(s.Name) {
 		return nil
 	}
 	return &corev1.ServiceAccount{
-		TypeMeta:   typeMeta("v1", "ServiceAccount"),
-		ObjectMeta: objectMeta(s, naming.MCPServiceAccountName(s.Name), naming.ComponentMCP),
+		TypeMeta:         typeMeta("v1", "ServiceAccount"),
+		ObjectMeta:       objectMeta(s, naming.MCPServiceAccountName(s.Name), naming.ComponentMCP),
+		ImagePullSecrets: proxyOverrides(s).ImagePullSecrets,
 	}
 }
 

@@ -68,25 +68,51 @@ func TestProxyRoleBindingBindsTheProxyServiceAccount(t *testing.T) {
 	}
 }
 
-func TestMCPServiceAccount(t *testing.T) {
+func TestServiceAccounts(t *testing.T) {
+	proxySA := func(s *v1beta1.MCPServer) *corev1.ServiceAccount { return buildProxyServiceAccount(s) }
+	mcpSA := func(s *v1beta1.MCPServer) *corev1.ServiceAccount { return buildMCPServiceAccount(s, nil) }
 	tests := []struct {
 		name   string
+		build  func(*v1beta1.MCPServer) *corev1.ServiceAccount
 		server *v1beta1.MCPServer
 		want   *corev1.ServiceAccount
 	}{
-		{"created as <name>-sa by default", newServer(), &corev1.ServiceAccount{
+		{"the proxy's is named after the server", proxySA, newServer(), &corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: metav1.ObjectMeta{Name: "osv", Namespace: "tools", Labels: proxyLabels, OwnerReferences: ownerRef},
+		}},
+		{"the proxy's carries the proxy deployment's image pull secrets", proxySA, newServer(withPullSecret("regcred")), &corev1.ServiceAccount{
+			TypeMeta:         metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta:       metav1.ObjectMeta{Name: "osv", Namespace: "tools", Labels: proxyLabels, OwnerReferences: ownerRef},
+			ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+		}},
+		{"the MCP server's is created as <name>-sa by default", mcpSA, newServer(), &corev1.ServiceAccount{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 			ObjectMeta: metav1.ObjectMeta{Name: "osv-sa", Namespace: "tools", Labels: mcpLabels, OwnerReferences: ownerRef},
 		}},
-		{"not created when spec.serviceAccount names one", newServer(func(s *v1beta1.MCPServer) {
+		{"the MCP server's carries the proxy's image pull secrets, as ToolHive's does", mcpSA, newServer(withPullSecret("regcred")), &corev1.ServiceAccount{
+			TypeMeta:         metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta:       metav1.ObjectMeta{Name: "osv-sa", Namespace: "tools", Labels: mcpLabels, OwnerReferences: ownerRef},
+			ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+		}},
+		{"the MCP server's is not created when spec.serviceAccount names one", mcpSA, newServer(func(s *v1beta1.MCPServer) {
 			s.Spec.ServiceAccount = ptr.To("mine")
 		}), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d := cmp.Diff(tt.want, buildMCPServiceAccount(tt.server, nil)); d != "" {
+			if d := cmp.Diff(tt.want, tt.build(tt.server)); d != "" {
 				t.Errorf("service account (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// withPullSecret sets resourceOverrides.proxyDeployment.imagePullSecrets.
+func withPullSecret(name string) func(*v1beta1.MCPServer) {
+	return func(s *v1beta1.MCPServer) {
+		s.Spec.ResourceOverrides = &v1beta1.ResourceOverrides{ProxyDeployment: &v1beta1.ProxyDeploymentOverrides{
+			ImagePullSecrets: []corev1.LocalObjectReference{{Name: name}},
+		}}
 	}
 }

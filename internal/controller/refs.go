@@ -40,6 +40,9 @@ type resolvedRefs struct {
 	telemetry *access.TelemetryExport
 	// telemetryHash is the spec hash of the referenced MCPTelemetryConfig.
 	telemetryHash string
+	// oidcHash, authzHash and toolHash are the status.configHash of the
+	// referenced MCPOIDCConfig, MCPAuthzConfig and MCPToolConfig.
+	oidcHash, authzHash, toolHash string
 	// telemetryReason and telemetryMessage are the TelemetryConfigRefValidated
 	// condition's, while spec.telemetryConfigRef is set.
 	telemetryReason, telemetryMessage string
@@ -76,7 +79,7 @@ func (r refResolver) resolve(ctx context.Context, s *v1beta1.MCPServer) (resolve
 		case v1beta1.ReferenceConfigMap:
 			_, missing, err = r.keyValue(ctx, s.Namespace, ref)
 		case v1beta1.ReferenceMCPToolConfig, v1beta1.ReferenceMCPOIDCConfig, v1beta1.ReferenceMCPAuthzConfig:
-			missing, err = r.configObject(ctx, s.Namespace, ref)
+			missing, err = r.configObject(ctx, s.Namespace, ref, &out)
 		}
 		if err != nil {
 			return out, err
@@ -170,16 +173,21 @@ func (r refResolver) keyValue(ctx context.Context, ns string, ref v1beta1.Refere
 }
 
 // configObject looks up a referenced config kind (MCPToolConfig,
-// MCPOIDCConfig, MCPAuthzConfig).
-func (r refResolver) configObject(ctx context.Context, ns string, ref v1beta1.Reference) (string, error) {
+// MCPOIDCConfig, MCPAuthzConfig) and records its status.configHash in out.
+func (r refResolver) configObject(ctx context.Context, ns string, ref v1beta1.Reference, out *resolvedRefs) (string, error) {
 	var obj client.Object
+	var status *v1beta1.ConfigStatus
+	var hash *string
 	switch ref.Kind {
 	case v1beta1.ReferenceMCPOIDCConfig:
-		obj = &v1beta1.MCPOIDCConfig{}
+		c := &v1beta1.MCPOIDCConfig{}
+		obj, status, hash = c, &c.Status, &out.oidcHash
 	case v1beta1.ReferenceMCPAuthzConfig:
-		obj = &v1beta1.MCPAuthzConfig{}
+		c := &v1beta1.MCPAuthzConfig{}
+		obj, status, hash = c, &c.Status, &out.authzHash
 	default:
-		obj = &v1beta1.MCPToolConfig{}
+		c := &v1beta1.MCPToolConfig{}
+		obj, status, hash = c, &c.Status, &out.toolHash
 	}
 	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
@@ -188,6 +196,7 @@ func (r refResolver) configObject(ctx context.Context, ns string, ref v1beta1.Re
 	if err != nil {
 		return "", fmt.Errorf("get %s %s: %w", ref.Kind, ref.Name, err)
 	}
+	*hash = status.ConfigHash
 	return "", nil
 }
 

@@ -68,7 +68,7 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 	if tmpl != nil {
 		pod = *tmpl.DeepCopy()
 	}
-	pod.Labels = naming.Merge(pod.Labels, naming.Labels(s.Name, naming.ComponentMCP))
+	pod.Labels = naming.Merge(pod.Labels, naming.PodLabels(s.Name, naming.ComponentMCP, string(s.Spec.Transport), s.Spec.ProxyPort))
 	// kubectl logs, exec and attach pick the server's container by default,
 	// not the init container or a sidecar listed first (unless the user
 	// chose another).
@@ -76,6 +76,7 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 	if secretsHash != "" {
 		pod.Annotations = naming.Merge(pod.Annotations, map[string]string{naming.SecretsHashAnnotation: secretsHash})
 	}
+	pod.Annotations = naming.Merge(pod.Annotations, rollingRestartAnnotations(s))
 	pod.Spec.ServiceAccountName = mcpServiceAccount(s, tmpl)
 	pod.Spec.TerminationGracePeriodSeconds = ptr.To(drainSeconds(tmpl))
 
@@ -85,6 +86,7 @@ func backendPodTemplate(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, prox
 		i = 0
 	}
 	mergeMCPContainer(&pod.Spec.Containers[i], s)
+	addHostPathVolumes(&pod.Spec, &pod.Spec.Containers[i], s.Spec.Volumes)
 	if !slices.ContainsFunc(pod.Spec.InitContainers, func(c corev1.Container) bool { return c.Name == naming.ProxyContainer }) {
 		pod.Spec.InitContainers = append([]corev1.Container{signpostContainer(s, proxyImage)}, pod.Spec.InitContainers...)
 	}
@@ -107,6 +109,19 @@ func signpostContainer(s *v1beta1.MCPServer, proxyImage string) corev1.Container
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
 		},
 		SecurityContext: restrictedContainer(),
+	}
+}
+
+// addHostPathVolumes mounts spec.volumes, directories of the node, into
+// the mcp container, after the pod template's own volumes. A name both
+// use is refused at admission; here it is left for the API server to
+// refuse.
+func addHostPathVolumes(pod *corev1.PodSpec, c *corev1.Container, vols []v1beta1.Volume) {
+	for _, v := range vols {
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: v.HostPath},
+		}})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath, ReadOnly: v.ReadOnly})
 	}
 }
 

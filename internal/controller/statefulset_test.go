@@ -29,7 +29,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			MinReadySeconds:     5,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: mcpLabels, Annotations: map[string]string{
+				ObjectMeta: metav1.ObjectMeta{Labels: mcpPodLabels, Annotations: map[string]string{
 					"switchboard.dev/secrets-hash": "h1", "kubectl.kubernetes.io/default-container": "mcp"}},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            "osv-sa",
@@ -71,7 +71,7 @@ func TestBackendStatefulSetForTheSeedGithubStdioExample(t *testing.T) {
 
 func TestBackendPodTemplateMerge(t *testing.T) {
 	userTemplate := &corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "data", "app.kubernetes.io/component": "x"},
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "data", "app.kubernetes.io/component": "x", "app": "mine"},
 			Annotations: map[string]string{"vault.hashicorp.com/agent-inject": "true"}},
 		Spec: corev1.PodSpec{
 			TerminationGracePeriodSeconds: ptr.To[int64](60),
@@ -96,9 +96,11 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 	pod := sts.Spec.Template
 
 	wantLabels := map[string]string{"team": "data", "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": "osv",
-		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard"}
+		"app.kubernetes.io/component": "mcp", "app.kubernetes.io/managed-by": "switchboard",
+		"app": "osv", "toolhive": "true", "toolhive-name": "osv", "toolhive-basename": "osv",
+		"toolhive-transport": "streamable-http", "toolhive-port": "8080"}
 	if d := cmp.Diff(wantLabels, pod.Labels); d != "" {
-		t.Errorf("labels: user labels kept, selector labels win (-want +got):\n%s", d)
+		t.Errorf("labels: user labels kept, ours and ToolHive's win (-want +got):\n%s", d)
 	}
 	if pod.Annotations["vault.hashicorp.com/agent-inject"] != "true" {
 		t.Errorf("user annotations lost: %v", pod.Annotations)
@@ -127,6 +129,53 @@ func TestBackendPodTemplateMerge(t *testing.T) {
 	}
 	if userTemplate.Spec.Containers[1].Image != "ignored" {
 		t.Error("the builder changed the user's template in place")
+	}
+}
+
+func TestHostPathVolumes(t *testing.T) {
+	data := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	dataMount := corev1.VolumeMount{Name: "data", MountPath: "/data"}
+	hostPath := func(name, path string) corev1.Volume {
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path}}}
+	}
+	tests := []struct {
+		name       string
+		volumes    []v1beta1.Volume
+		tmpl       *corev1.PodTemplateSpec
+		wantVols   []corev1.Volume
+		wantMounts []corev1.VolumeMount
+	}{
+		{name: "none asked, none added"},
+		{name: "each volume is a hostPath volume mounted in the mcp container",
+			volumes: []v1beta1.Volume{
+				{Name: "projects", HostPath: "/srv/projects", MountPath: "/projects", ReadOnly: true},
+				{Name: "cache", HostPath: "/var/cache/mcp", MountPath: "/cache"},
+			},
+			wantVols:   []corev1.Volume{hostPath("projects", "/srv/projects"), hostPath("cache", "/var/cache/mcp")},
+			wantMounts: []corev1.VolumeMount{{Name: "projects", MountPath: "/projects", ReadOnly: true}, {Name: "cache", MountPath: "/cache"}}},
+		{name: "they come after the pod template's own",
+			volumes: []v1beta1.Volume{{Name: "projects", HostPath: "/srv/projects", MountPath: "/projects"}},
+			tmpl: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Volumes: []corev1.Volume{data},
+				Containers: []corev1.Container{{Name: "mcp", VolumeMounts: []corev1.VolumeMount{dataMount}}}}},
+			wantVols:   []corev1.Volume{data, hostPath("projects", "/srv/projects")},
+			wantMounts: []corev1.VolumeMount{dataMount, {Name: "projects", MountPath: "/projects"}}},
+		{name: "a name the pod template uses too is left for the API server to refuse",
+			volumes:    []v1beta1.Volume{{Name: "data", HostPath: "/srv/data", MountPath: "/host-data"}},
+			tmpl:       &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Volumes: []corev1.Volume{data}}},
+			wantVols:   []corev1.Volume{data, hostPath("data", "/srv/data")},
+			wantMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/host-data"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(func(s *v1beta1.MCPServer) { s.Spec.Volumes = tt.volumes })
+			pod := buildBackendStatefulSet(s, tt.tmpl, "proxy:1", "").Spec.Template.Spec
+			if d := cmp.Diff(tt.wantVols, pod.Volumes); d != "" {
+				t.Errorf("volumes (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.wantMounts, pod.Containers[mcpContainerIndex(pod.Containers)].VolumeMounts); d != "" {
+				t.Errorf("mcp container's mounts (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 

@@ -46,6 +46,9 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 		ObservedGeneration:  s.Generation,
 		Conditions:          append([]metav1.Condition(nil), s.Status.Conditions...),
 		TelemetryConfigHash: o.refs.telemetryHash,
+		OIDCConfigHash:      o.refs.oidcHash,
+		AuthzConfigHash:     o.refs.authzHash,
+		ToolConfigHash:      o.refs.toolHash,
 	}
 	if o.proxy != nil {
 		st.ReadyReplicas = o.proxy.Status.ReadyReplicas

@@ -161,20 +161,13 @@ func TestServerRunsWithoutItsTelemetryConfig(t *testing.T) {
 	proxyPod(t, ns, "untraced", "a proxy without telemetry", exportsNothing)
 
 	// No kube-controller-manager runs in envtest: play its part.
-	var sts appsv1.StatefulSet
-	var dep appsv1.Deployment
-	eventually(t, "workloads", func() error {
-		if err := get(t, ns, "untraced", &sts); err != nil {
-			return err
-		}
-		return get(t, ns, "untraced", &dep)
-	})
+	dep, sts := workloads(t, ns, "untraced", "workloads", nil)
 	sts.Status = appsv1.StatefulSetStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, CurrentReplicas: 1, UpdatedReplicas: 1}
-	if err := k8s.Status().Update(ctx, &sts); err != nil {
+	if err := k8s.Status().Update(ctx, sts); err != nil {
 		t.Fatal(err)
 	}
 	dep.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}
-	if err := k8s.Status().Update(ctx, &dep); err != nil {
+	if err := k8s.Status().Update(ctx, dep); err != nil {
 		t.Fatal(err)
 	}
 	st := statusOf(t, ns, "untraced", "ready without its telemetry", readyIs(v1beta1.PhaseReady, v1beta1.ReasonReady, "ready"))

@@ -3,7 +3,10 @@
 // labels to find backend pods.
 package naming
 
-import "maps"
+import (
+	"maps"
+	"strconv"
+)
 
 // Component tells the proxy's objects from the MCP server's, so that label
 // selectors never match both.
@@ -41,6 +44,17 @@ const (
 // Secret its workload reads does (and, for the proxy, a telemetry CA
 // bundle it reads at start), so the workload rolls.
 const SecretsHashAnnotation = "switchboard.dev/secrets-hash"
+
+// ToolHive's restart annotations. A user sets RestartedAtAnnotation (an RFC
+// 3339 time) on the MCPServer, and RestartStrategyAnnotation to rolling
+// (the default) or immediate; the operator records what it handled in
+// LastProcessedRestartAnnotation. A rolling restart copies
+// RestartedAtAnnotation onto the pod templates.
+const (
+	RestartedAtAnnotation          = "mcpserver.toolhive.stacklok.dev/restarted-at"
+	RestartStrategyAnnotation      = "mcpserver.toolhive.stacklok.dev/restart-strategy"
+	LastProcessedRestartAnnotation = "mcpserver.toolhive.stacklok.dev/last-processed-restart"
+)
 
 // ProxyDeploymentName is the proxy Deployment's name.
 func ProxyDeploymentName(server string) string { return server }
@@ -90,6 +104,40 @@ func Labels(server string, c Component) map[string]string {
 	l := SelectorLabels(server, c)
 	l[LabelManagedBy] = ManagedBy
 	return l
+}
+
+// ToolHive's label keys, mirrored on the pods (see PodLabels).
+const (
+	LabelApp               = "app"
+	LabelToolHive          = "toolhive"
+	LabelToolHiveName      = "toolhive-name"
+	LabelToolHiveBaseName  = "toolhive-basename"
+	LabelToolHiveTransport = "toolhive-transport"
+	LabelToolHivePort      = "toolhive-port"
+)
+
+// PodLabels are the labels of the pods of one component of an MCPServer:
+// Labels, plus the labels ToolHive's operator v0.63.0 puts on the same pods,
+// so that a Service, NetworkPolicy or PodMonitor written against ToolHive
+// selects them here too. Proxy pods carry its labelsForMCPServer (app
+// mcpserver, toolhive, toolhive-name); backend pods carry what its
+// Kubernetes runtime puts on the StatefulSet's pods (app <server>, toolhive,
+// toolhive-name, toolhive-basename, toolhive-transport and toolhive-port,
+// which is the proxy's port). transport and proxyPort label backend pods
+// only. None of these may go into a selector: selectors are immutable and
+// these change with the spec.
+func PodLabels(server string, c Component, transport string, proxyPort int32) map[string]string {
+	toolhive := map[string]string{LabelToolHive: "true", LabelToolHiveName: server}
+	switch c {
+	case ComponentProxy:
+		toolhive[LabelApp] = AppName
+	case ComponentMCP:
+		toolhive[LabelApp] = server
+		toolhive[LabelToolHiveBaseName] = server
+		toolhive[LabelToolHiveTransport] = transport
+		toolhive[LabelToolHivePort] = strconv.Itoa(int(proxyPort))
+	}
+	return Merge(toolhive, Labels(server, c))
 }
 
 // Merge returns extra overlaid with own (labels or annotations): the

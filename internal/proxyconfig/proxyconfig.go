@@ -148,9 +148,11 @@ type Limits struct {
 	ProbeInterval time.Duration
 }
 
-// DefaultLimits are the limits a proxy keeps unless told otherwise.
+// DefaultLimits are the limits a proxy keeps unless told otherwise. The
+// body limit is ToolHive's default (8 MiB), which an MCPServer's
+// maxRequestBodySize of 0 promises.
 var DefaultLimits = Limits{
-	MaxBodyBytes: 4 << 20, MaxBatch: 100, MaxSessions: 10000, MaxInflight: 100,
+	MaxBodyBytes: 8 << 20, MaxBatch: 100, MaxSessions: 10000, MaxInflight: 100,
 	SessionIdleTimeout: 30 * time.Minute, ReadTimeout: 30 * time.Second, HandshakeTimeout: 30 * time.Second, StdinTimeout: 10 * time.Second, ClientWriteTimeout: 10 * time.Second,
 	PingInterval: 15 * time.Second, PingTimeout: 30 * time.Second, ProbeInterval: 10 * time.Second,
 }

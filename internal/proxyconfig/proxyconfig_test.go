@@ -76,6 +76,14 @@ func TestUnsetLimitsTakeTheDefaults(t *testing.T) {
 	}
 }
 
+// An MCPServer's maxRequestBodySize of 0 promises ToolHive's default, and
+// the operator then passes no --max-body-bytes: a proxy run by hand agrees.
+func TestTheBodyLimitIsToolHivesDefault(t *testing.T) {
+	if got := DefaultLimits.MaxBodyBytes; got != 8<<20 {
+		t.Errorf("default max body bytes = %d, want 8 MiB (ToolHive's)", got)
+	}
+}
+
 func TestAnnounceIsASubcommandNotAFlag(t *testing.T) {
 	if d := cmp.Diff([]string{"announce", "hello there"}, AnnounceArgs("hello there")); d != "" {
 		t.Errorf("announce args (-want +got):\n%s", d)
