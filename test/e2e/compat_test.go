@@ -137,3 +137,34 @@ spec:
 		return ""
 	})
 }
+
+// ToolHive's restart annotation restarts the proxy and the MCP server:
+// every pod of the server is replaced, and it is Ready again.
+func TestRestartAnnotationReplacesThePods(t *testing.T) {
+	t.Parallel()
+	n := newNamespace(t)
+	n.mustApply(manifest("restarted", "streamable-http"))
+	n.waitReady("restarted")
+	pods := func() []string {
+		out := n.must("get", "pods", "-l", naming.LabelInstance+"=restarted", "-o", "jsonpath={.items[*].metadata.uid}")
+		return strings.Fields(out)
+	}
+	before := pods()
+	n.must("annotate", "mcpserver", "restarted", "--overwrite",
+		"mcpserver.toolhive.stacklok.dev/restarted-at="+time.Now().UTC().Format(time.RFC3339))
+	eventually(t, 150*time.Second, func() string {
+		now := pods()
+		for _, uid := range now {
+			for _, old := range before {
+				if uid == old {
+					return "pod " + uid + " is still there"
+				}
+			}
+		}
+		if len(now) != len(before) {
+			return "pods: " + strings.Join(now, " ")
+		}
+		return ""
+	})
+	n.waitReady("restarted")
+}
