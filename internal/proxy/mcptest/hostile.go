@@ -17,7 +17,8 @@ const (
 	// reads the next line, writing unbuffered: it blocks on its output
 	// whenever the proxy does not read it, and then stops reading.
 	ServeSync = "sync"
-	// ServeNoRead answers initialize, then never reads its input again.
+	// ServeNoRead answers until its first tools/call, then never reads its
+	// input again.
 	ServeNoRead = "no-read"
 	// ServeMute answers initialize, then reads everything and answers
 	// nothing, not even ping.
@@ -75,7 +76,7 @@ func serveHostile(mode string) {
 		case req.Method == "initialize":
 			result = map[string]any{"protocolVersion": req.Params.ProtocolVersion, "capabilities": map[string]any{"tools": map[string]any{}},
 				"serverInfo": map[string]string{"name": "hostile-" + mode, "version": "1"}}
-		case mode == ServeNoRead:
+		case mode == ServeNoRead && req.Method == "tools/call":
 			time.Sleep(time.Hour) // never reads again
 		case mode == ServeMute:
 			continue

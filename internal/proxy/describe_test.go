@@ -1,0 +1,117 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy"
+	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
+)
+
+// healthUntil asks /health until done accepts the answer.
+func healthUntil(t *testing.T, base string, done func(code int, h proxyconfig.Health) bool) (int, proxyconfig.Health) {
+	t.Helper()
+	var code int
+	var h proxyconfig.Health
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(base + "/health")
+		if err != nil {
+			continue
+		}
+		h = proxyconfig.Health{}
+		code = resp.StatusCode
+		err = json.NewDecoder(resp.Body).Decode(&h)
+		_ = resp.Body.Close()
+		if err == nil && done(code, h) {
+			return code, h
+		}
+	}
+	t.Fatalf("/health never answered as expected; last: %d %+v", code, h)
+	return 0, h
+}
+
+func TestHealthSaysWhatTheServerIs(t *testing.T) {
+	six := 6
+	tests := []struct {
+		name     string
+		tweak    func(o *proxy.Options)
+		protocol string
+	}{
+		{"a stdio server, asked by the proxy with server/discover", func(*proxy.Options) {}, "2026-07-28"},
+		{"a streamable-http server", func(o *proxy.Options) {
+			o.Transport, o.BackendURL = "streamable-http", httpServer(t, "streamable-http", false)
+		}, "2025-11-25"},
+		{"a stateless streamable-http server", func(o *proxy.Options) {
+			o.Transport, o.BackendURL = "streamable-http", httpServer(t, "streamable-http", true)
+		}, "2025-11-25"},
+		{"an sse server", func(o *proxy.Options) {
+			o.Transport, o.ProxyMode, o.BackendURL = "sse", "sse", httpServer(t, "sse", false)
+		}, "2025-11-25"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := startProxy(t, func(o *proxy.Options) { o.ProbeInterval = time.Second }, tt.tweak)
+			code, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
+			want := &proxyconfig.HealthServer{Name: "mcptest", Version: "1.0.0", ProtocolVersion: tt.protocol, Tools: &six}
+			if diff := cmp.Diff(want, h.Server); diff != "" || code != http.StatusOK || h.Status != "healthy" {
+				t.Errorf("/health %d %s (-want +got):\n%s", code, h.Status, diff)
+			}
+		})
+	}
+}
+
+// A client of an older protocol version that comes after the proxy
+// described a stdio server itself still gets its own version.
+func TestAClientAfterTheProxysOwnHandshakeGetsItsVersion(t *testing.T) {
+	r := startProxy(t)
+	healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
+	for _, era := range []string{"2025-06-18", sessionful} {
+		cs := connect(t, r, era, nil)
+		if got := cs.InitializeResult().ProtocolVersion; got != era {
+			t.Errorf("a %s client got protocol version %s", era, got)
+		}
+		if _, err := cs.ListTools(t.Context(), nil); err != nil {
+			t.Errorf("tools/list of a %s client: %v", era, err)
+		}
+	}
+}
+
+func TestATransportMismatchIsToldInWords(t *testing.T) {
+	sseOnly := http.NewServeMux()
+	sseOnly.Handle("/sse", mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil))
+	sse := httptest.NewServer(sseOnly)
+	t.Cleanup(sse.Close)
+	tests := []struct {
+		name  string
+		tweak func(o *proxy.Options)
+		want  string
+	}{
+		{"an sse server configured as streamable-http", func(o *proxy.Options) {
+			o.Transport, o.BackendURL = "streamable-http", sse.URL+"/mcp"
+		}, "set spec.transport: sse"},
+		{"a streamable-http server configured as sse", func(o *proxy.Options) {
+			o.Transport, o.ProxyMode, o.BackendURL = "sse", "sse", strings.TrimSuffix(httpServer(t, "streamable-http", false), "/mcp")+"/sse"
+		}, "set spec.transport: streamable-http"},
+		{"an HTTP server configured as stdio", func(o *proxy.Options) {
+			o.BackendCommand = []string{"sh", "-c", "echo 'listening on :8080'; exec sleep 600"}
+		}, "does not answer MCP on stdin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := startProxyUnready(t, func(o *proxy.Options) { o.ProbeInterval = time.Second }, tt.tweak)
+			code, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return strings.Contains(h.Reason, tt.want) })
+			if code != http.StatusServiceUnavailable || h.Status != "unhealthy" || h.Server != nil {
+				t.Errorf("/health %d %+v, want 503 unhealthy without a server", code, h)
+			}
+			t.Log(h.Reason)
+		})
+	}
+}
