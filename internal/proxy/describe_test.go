@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,34 @@ func TestATransportMismatchIsToldInWords(t *testing.T) {
 			}
 			t.Log(h.Reason)
 		})
+	}
+}
+
+// The tool count is what clients see: the server's tools through the tool
+// configuration's filter (a renamed tool counts once, by its new name).
+func TestHealthCountsTheToolsClientsSee(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "access.json")
+	writeAccess(t, file, proxyconfig.Access{Tools: &proxyconfig.Tools{
+		Filter:    []string{"say", "add"},
+		Overrides: map[string]proxyconfig.ToolOverride{"echo": {Name: "say"}},
+	}})
+	r := startProxy(t, func(o *proxy.Options) { o.AccessFile = file })
+	_, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
+	if *h.Server.Tools != 2 {
+		t.Errorf("/health counts %d tools, want 2 (say and add)", *h.Server.Tools)
+	}
+}
+
+// A stdio server of the initialize era, which answers server/discover with
+// no description, is initialized by the proxy; the first client's own
+// initialize still reaches it (the hostile tests' clients ask for an older
+// version and get it).
+func TestHealthDescribesAServerOfTheInitializeEra(t *testing.T) {
+	r := startProxy(t, func(o *proxy.Options) { o.BackendCommand = mcptest.HostileCommand(mcptest.ServeSync) })
+	_, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
+	zero := 0
+	want := &proxyconfig.HealthServer{Name: "hostile-sync", Version: "1", ProtocolVersion: "2025-11-25", Tools: &zero}
+	if diff := cmp.Diff(want, h.Server); diff != "" {
+		t.Errorf("/health server (-want +got):\n%s", diff)
 	}
 }

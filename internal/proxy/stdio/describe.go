@@ -26,6 +26,13 @@ const (
 	maxTools = 10000
 )
 
+// clientCapabilities are what the proxy declares for its clients when it
+// takes the server's one handshake itself (a Go SDK server keeps what a
+// discover declared, too): the union a client may support. A server
+// request no client can take is answered with an error by the mux, never
+// left waiting.
+const clientCapabilities = `{"roots":{"listChanged":true},"sampling":{},"elicitation":{}}`
+
 // describer is what the proxy learned, or is asking, about backend
 // generation gen. Guarded by mux.mu.
 type describer struct {
@@ -182,14 +189,14 @@ func (m *mux) handshake(d *describer, now time.Time) []*wire.Message {
 	}
 	if !d.discoverRefused {
 		params := json.RawMessage(`{"_meta":{"io.modelcontextprotocol/protocolVersion":"` + wire.ProtocolStateless + `",` +
-			`"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"switchboard-proxy","version":"1"}}}`)
+			`"io.modelcontextprotocol/clientCapabilities":` + clientCapabilities + `,"io.modelcontextprotocol/clientInfo":{"name":"switchboard-proxy","version":"1"}}}`)
 		return []*wire.Message{m.ask(d, "server/discover", params, now)}
 	}
 	// A server of the initialize era. The proxy's initialize only asks:
 	// its answer is not cached, so the first client's initialize still
 	// goes to the server with the version that client asks for (a server
 	// that refuses a second initialize answers it from this one's result).
-	params := json.RawMessage(`{"protocolVersion":"` + wire.ProtocolLatestSession + `","capabilities":{},` +
+	params := json.RawMessage(`{"protocolVersion":"` + wire.ProtocolLatestSession + `","capabilities":` + clientCapabilities + `,` +
 		`"clientInfo":{"name":"switchboard-proxy","version":"1"}}`)
 	return []*wire.Message{m.ask(d, "initialize", params, now)}
 }
