@@ -26,12 +26,12 @@ const (
 	maxTools = 10000
 )
 
-// clientCapabilities are what the proxy declares for its clients when it
-// takes the server's one handshake itself (a Go SDK server keeps what a
-// discover declared, too): the union a client may support. A server
-// request no client can take is answered with an error by the mux, never
-// left waiting.
-const clientCapabilities = `{"roots":{"listChanged":true},"sampling":{},"elicitation":{}}`
+// clientCapabilities are what the proxy declares when it asks the server
+// itself: none, so that the server offers what a client without any gets
+// (server-everything lists tools by the client's capabilities) and asks
+// no client what it may not support. The first client's own initialize
+// still goes to the server, with its capabilities.
+const clientCapabilities = `{}`
 
 // describer is what the proxy learned, or is asking, about backend
 // generation gen. Guarded by mux.mu.

@@ -53,12 +53,13 @@ func (c *initCache) restarted(g uint64) (json.RawMessage, bool) {
 // queues it behind the one in flight (no answer yet), or refuses it; false
 // when it must go to the server. m.mu is held.
 func (m *mux) initFromCache(call pendingCall, gen uint64) (*wire.Message, bool) {
-	if m.init.describedGen == gen && discovered(m.init.described) {
+	if m.init.result != nil && m.init.gen == gen && m.init.describedGen == gen && discovered(m.init.described) {
 		// The server described itself through server/discover (to the
 		// proxy, or a client of the stateless era): it speaks every
-		// version it listed, so each client gets the one it asked for.
+		// version it listed, so each later client gets the one it asked
+		// for. The first client's initialize went to the server, which
+		// so learnt that client's capabilities.
 		if result, ok := asInitializeResult(m.init.described, call.requested); ok {
-			m.init.initialized = true // a Go SDK server refuses initialize after discover
 			return initAnswer(call.id, call.requested, result), true
 		}
 	}
