@@ -123,7 +123,7 @@ func podReady(p *corev1.Pod) bool {
 // check. The reason then says the reports could not be read, and
 // status.serverInfo stays empty.
 func answered(reports []proxyReport) verdict {
-	if serverInfo(reports) != nil {
+	if _, ok := answeredMCP(reports); ok {
 		return verdict{v1beta1.PhaseReady, v1beta1.ReasonReady, readyMessage}
 	}
 	if why, ok := notAnswering(reports); ok {
@@ -138,20 +138,31 @@ func answered(reports []proxyReport) verdict {
 	return verdict{v1beta1.PhaseReady, reason, readyMessage}
 }
 
-// serverInfo is what the server said of itself, as the first proxy pod
-// (by name) that saw it answer MCP reports; nil when none did.
-func serverInfo(reports []proxyReport) *v1beta1.MCPServerInfo {
+// answeredMCP is the first report (by pod name) of a proxy pod that saw
+// the server answer MCP.
+func answeredMCP(reports []proxyReport) (*proxyconfig.HealthServer, bool) {
 	for _, r := range reports {
 		if h := r.health; h != nil && h.Server != nil {
-			info := &v1beta1.MCPServerInfo{Name: h.Server.Name, Version: h.Server.Version, ProtocolVersion: h.Server.ProtocolVersion}
-			if h.Server.Tools != nil {
-				n := int32(min(*h.Server.Tools, 1<<30)) //nolint:gosec // bounded just above
-				info.Tools = &n
-			}
-			return info
+			return h.Server, true
 		}
 	}
-	return nil
+	return nil, false
+}
+
+// serverInfo is what the server said of itself, as the first proxy pod
+// that saw it answer MCP reports; nil when it said nothing yet (a stdio
+// server no client has initialized).
+func serverInfo(reports []proxyReport) *v1beta1.MCPServerInfo {
+	s, ok := answeredMCP(reports)
+	if !ok || *s == (proxyconfig.HealthServer{}) {
+		return nil
+	}
+	info := &v1beta1.MCPServerInfo{Name: s.Name, Version: s.Version, ProtocolVersion: s.ProtocolVersion}
+	if s.Tools != nil {
+		n := int32(min(*s.Tools, 1<<30)) //nolint:gosec // bounded just above
+		info.Tools = &n
+	}
+	return info
 }
 
 // notAnswering is the first report of a proxy pod saying the server has

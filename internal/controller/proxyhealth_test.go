@@ -45,6 +45,9 @@ func TestReadyMeansTheServerAnsweredMCP(t *testing.T) {
 			Server: &proxyconfig.HealthServer{Name: "osv-mcp", Version: "0.3.1", ProtocolVersion: "2025-06-18"}}}}, 1,
 			want{v1beta1.PhaseReady, "Ready", "MCP server is running",
 				&v1beta1.MCPServerInfo{Name: "osv-mcp", Version: "0.3.1", ProtocolVersion: "2025-06-18"}}},
+		{"ready with no server info when a stdio server answered MCP and no client initialized it yet",
+			[]proxyReport{{pod: "osv-a", ready: true, health: &proxyconfig.Health{Status: "healthy", Server: &proxyconfig.HealthServer{}}}}, 1,
+			want{v1beta1.PhaseReady, "Ready", "MCP server is running", nil}},
 		{"ready when one of two proxy pods saw the server answer", []proxyReport{
 			{pod: "osv-a", err: errors.New("connection refused")}, {pod: "osv-b", ready: true, health: answeredMCP}}, 1,
 			want{v1beta1.PhaseReady, "Ready", "MCP server is running",

@@ -46,7 +46,7 @@ func TestHealthSaysWhatTheServerIs(t *testing.T) {
 		tweak    func(o *proxy.Options)
 		protocol string
 	}{
-		{"a stdio server, asked by the proxy with server/discover", func(*proxy.Options) {}, "2026-07-28"},
+		{"a stdio server, after its first client initialized it", func(*proxy.Options) {}, "2025-06-18"},
 		{"a streamable-http server", func(o *proxy.Options) {
 			o.Transport, o.BackendURL = "streamable-http", httpServer(t, "streamable-http", false)
 		}, "2025-11-25"},
@@ -60,6 +60,9 @@ func TestHealthSaysWhatTheServerIs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := startProxy(t, func(o *proxy.Options) { o.ProbeInterval = time.Second }, tt.tweak)
+			if r.proxy != nil && tt.protocol == "2025-06-18" {
+				connect(t, r, "2025-06-18", nil) // the stdio server's one handshake is its first client's
+			}
 			code, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
 			want := &proxyconfig.HealthServer{Name: "mcptest", Version: "1.0.0", ProtocolVersion: tt.protocol, Tools: &six}
 			if diff := cmp.Diff(want, h.Server); diff != "" || code != http.StatusOK || h.Status != "healthy" {
@@ -69,19 +72,18 @@ func TestHealthSaysWhatTheServerIs(t *testing.T) {
 	}
 }
 
-// A client of an older protocol version that comes after the proxy
-// described a stdio server itself still gets its own version.
-func TestAClientAfterTheProxysOwnHandshakeGetsItsVersion(t *testing.T) {
+// Before any client initialized a stdio server, /health says it answered
+// MCP (a ping) and nothing of what it is: the proxy leaves the server's one
+// handshake to the first client, whose version and capabilities it keeps.
+func TestAStdioServerNoClientInitializedAnswersMCPAndIsNotDescribed(t *testing.T) {
 	r := startProxy(t)
-	healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
-	for _, era := range []string{"2025-06-18", sessionful} {
-		cs := connect(t, r, era, nil)
-		if got := cs.InitializeResult().ProtocolVersion; got != era {
-			t.Errorf("a %s client got protocol version %s", era, got)
-		}
-		if _, err := cs.ListTools(t.Context(), nil); err != nil {
-			t.Errorf("tools/list of a %s client: %v", era, err)
-		}
+	code, h := healthUntil(t, r.base, func(int, proxyconfig.Health) bool { return true })
+	if diff := cmp.Diff(&proxyconfig.HealthServer{}, h.Server); diff != "" || code != http.StatusOK {
+		t.Errorf("/health %d, server (-want +got):\n%s", code, diff)
+	}
+	// The first client gets the version it asks for (connect checks).
+	if _, err := connect(t, r, "2025-06-18", nil).ListTools(t.Context(), nil); err != nil {
+		t.Errorf("tools/list: %v", err)
 	}
 }
 
@@ -126,22 +128,9 @@ func TestHealthCountsTheToolsClientsSee(t *testing.T) {
 		Overrides: map[string]proxyconfig.ToolOverride{"echo": {Name: "say"}},
 	}})
 	r := startProxy(t, func(o *proxy.Options) { o.AccessFile = file })
+	connect(t, r, sessionful, nil)
 	_, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
 	if *h.Server.Tools != 2 {
 		t.Errorf("/health counts %d tools, want 2 (say and add)", *h.Server.Tools)
-	}
-}
-
-// A stdio server of the initialize era, which answers server/discover with
-// no description, is initialized by the proxy; the first client's own
-// initialize still reaches it (the hostile tests' clients ask for an older
-// version and get it).
-func TestHealthDescribesAServerOfTheInitializeEra(t *testing.T) {
-	r := startProxy(t, func(o *proxy.Options) { o.BackendCommand = mcptest.HostileCommand(mcptest.ServeSync) })
-	_, h := healthUntil(t, r.base, func(_ int, h proxyconfig.Health) bool { return h.Server != nil && h.Server.Tools != nil })
-	zero := 0
-	want := &proxyconfig.HealthServer{Name: "hostile-sync", Version: "1", ProtocolVersion: "2025-11-25", Tools: &zero}
-	if diff := cmp.Diff(want, h.Server); diff != "" {
-		t.Errorf("/health server (-want +got):\n%s", diff)
 	}
 }

@@ -26,11 +26,14 @@ type Health struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// HealthServer is what an MCP server said of itself.
+// HealthServer is what an MCP server said of itself. Its presence means
+// the server answered MCP; a stdio server says what it is only in its
+// handshake, which belongs to its first client, so until one came the
+// object is empty.
 type HealthServer struct {
-	Name            string `json:"name"`
-	Version         string `json:"version"`
-	ProtocolVersion string `json:"protocolVersion"`
+	Name            string `json:"name,omitempty"`
+	Version         string `json:"version,omitempty"`
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
 	// Tools is the number of tools clients see (the server's, through the
 	// tool configuration's filter); absent until the server listed them.
 	Tools *int `json:"tools,omitempty"`

@@ -53,16 +53,6 @@ func (c *initCache) restarted(g uint64) (json.RawMessage, bool) {
 // queues it behind the one in flight (no answer yet), or refuses it; false
 // when it must go to the server. m.mu is held.
 func (m *mux) initFromCache(call pendingCall, gen uint64) (*wire.Message, bool) {
-	if m.init.result != nil && m.init.gen == gen && m.init.describedGen == gen && discovered(m.init.described) {
-		// The server described itself through server/discover (to the
-		// proxy, or a client of the stateless era): it speaks every
-		// version it listed, so each later client gets the one it asked
-		// for. The first client's initialize went to the server, which
-		// so learnt that client's capabilities.
-		if result, ok := asInitializeResult(m.init.described, call.requested); ok {
-			return initAnswer(call.id, call.requested, result), true
-		}
-	}
 	if m.init.result != nil && m.init.gen == gen {
 		return initAnswer(call.id, call.requested, m.init.result), true
 	}
@@ -244,16 +234,6 @@ func asInitializeResult(result json.RawMessage, requested string) (json.RawMessa
 		Instructions    string          `json:"instructions,omitempty"`
 	}{version, r.Capabilities, r.Meta[discoverServerInfo], r.Instructions})
 	return out, err == nil
-}
-
-// discovered reports a server/discover result (it lists the versions the
-// server speaks, and agrees on none).
-func discovered(result json.RawMessage) bool {
-	var r struct {
-		ProtocolVersion   string   `json:"protocolVersion"`
-		SupportedVersions []string `json:"supportedVersions"`
-	}
-	return result != nil && json.Unmarshal(result, &r) == nil && r.ProtocolVersion == "" && len(r.SupportedVersions) > 0
 }
 
 // discoverServerInfo is where a server/discover result names the server.
