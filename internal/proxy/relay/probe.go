@@ -132,7 +132,8 @@ func (c *probeClient) describeStreamable(ctx context.Context, path string) (wire
 }
 
 // handshake reads the answer to initialize, confirms it and lists the
-// tools through post.
+// tools through post. Answering initialize is answering MCP: a server
+// that then fails tools/list still serves, described without its tools.
 func (c *probeClient) handshake(init *wire.Message, post func(string) (*wire.Message, error)) (wire.Description, error) {
 	if len(init.Error) != 0 {
 		return wire.Description{}, nil // it speaks MCP, and says nothing of itself
@@ -143,12 +144,19 @@ func (c *probeClient) handshake(init *wire.Message, post func(string) (*wire.Mes
 	}
 	c.version = d.ProtocolVersion
 	if _, err := post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`); err != nil {
-		return d, fmt.Errorf("notifications/initialized: %w", err)
+		return d, nil
 	}
 	if !wire.HasTools(init.Result) {
 		d.Tools = []string{}
 		return d, nil
 	}
+	d.Tools = c.tools(post)
+	return d, nil
+}
+
+// tools lists the server's tools, every page; nil when it does not.
+func (c *probeClient) tools(post func(string) (*wire.Message, error)) []string {
+	names := []string{}
 	cursor := ""
 	for range maxToolPages {
 		params := "{}"
@@ -156,25 +164,19 @@ func (c *probeClient) handshake(init *wire.Message, post func(string) (*wire.Mes
 			params = `{"cursor":` + string(wire.Quote(cursor)) + `}`
 		}
 		page, err := post(`{"jsonrpc":"2.0","id":` + probeID + `,"method":"tools/list","params":` + params + `}`)
+		if err != nil || len(page.Error) != 0 {
+			return nil
+		}
+		more, next, err := wire.ToolNames(page.Result)
 		if err != nil {
-			return d, fmt.Errorf("tools/list: %w", err)
+			return nil
 		}
-		if len(page.Error) != 0 {
-			return d, fmt.Errorf("tools/list: %s", page.Error)
-		}
-		names, next, err := wire.ToolNames(page.Result)
-		if err != nil {
-			return d, fmt.Errorf("tools/list result: %w", err)
-		}
-		d.Tools = append(d.Tools, names...)
+		names = append(names, more...)
 		if cursor = next; cursor == "" {
 			break
 		}
 	}
-	if d.Tools == nil {
-		d.Tools = []string{}
-	}
-	return d, nil
+	return names
 }
 
 // post sends one message to a streamable endpoint and reads the answer
