@@ -65,3 +65,16 @@ const (
 	ReasonTelemetryConfigRefNotFound = "TelemetryConfigRefNotFound"
 	ReasonTelemetryConfigRefInvalid  = "TelemetryConfigRefInvalid"
 )
+
+// Reasons of Ready that come from the proxy's health report: whether the MCP
+// server answered an MCP handshake through the proxy.
+const (
+	// ReasonMCPNotAnswered: the pods run, but the MCP server has not
+	// answered MCP through the proxy (a transport mismatch, most often);
+	// the message says what the proxy saw, naming the proxy pod.
+	ReasonMCPNotAnswered = "MCPNotAnswered"
+	// ReasonProxyHealthUnreachable: Ready from the proxy pods' readiness
+	// (their readiness probe is the proxy's MCP check), but the operator
+	// could not read their health report, so status.serverInfo is empty.
+	ReasonProxyHealthUnreachable = "ProxyHealthUnreachable"
+)

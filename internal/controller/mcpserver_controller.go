@@ -36,6 +36,9 @@ type MCPServerReconciler struct {
 	Recorder  events.EventRecorder
 	// ProxyImage is the image of the proxy container.
 	ProxyImage string
+	// ProxyHealth reads the proxy pods' health reports (default: HTTP to
+	// the pod IP, HTTPProxyHealth).
+	ProxyHealth ProxyHealth
 
 	// recorded remembers the last transition evented per server: two
 	// reconciles can start from the same stale cached status.
@@ -88,6 +91,12 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.observe(ctx, s, &o); err != nil {
 		return ctrl.Result{}, err
 	}
+	o.proxies = r.askProxies(ctx, s, o.pods)
+	for _, p := range o.proxies {
+		if p.err != nil {
+			log.V(1).Info("proxy health report unreadable", "pod", p.pod, "error", p.err.Error())
+		}
+	}
 
 	status := computeStatus(s, o)
 	r.recordTransition(&stored, status)
@@ -106,7 +115,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		log.Error(o.applyErr, "apply children")
 		return ctrl.Result{}, o.applyErr
 	}
-	return ctrl.Result{RequeueAfter: recheckAfter(o.pods, o.now)}, nil
+	return ctrl.Result{RequeueAfter: soonest(recheckAfter(o.pods, o.now), healthRecheck(status))}, nil
 }
 
 func (r *MCPServerReconciler) applyChildren(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, refs resolvedRefs) error {
@@ -171,7 +180,7 @@ func (r *MCPServerReconciler) recordTransition(s *v1beta1.MCPServer, next v1beta
 func warns(phase v1beta1.MCPServerPhase, reason string) bool {
 	switch reason {
 	case v1beta1.ReasonSecretMissing, v1beta1.ReasonSecretKeyMissing, v1beta1.ReasonConfigRefMissing, v1beta1.ReasonConfigRefInvalid,
-		v1beta1.ReasonContainerConfigError, v1beta1.ReasonUnschedulable:
+		v1beta1.ReasonContainerConfigError, v1beta1.ReasonUnschedulable, v1beta1.ReasonMCPNotAnswered:
 		return true
 	}
 	return phase == v1beta1.PhaseFailed

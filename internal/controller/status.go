@@ -21,10 +21,15 @@ type observation struct {
 	backend     *appsv1.StatefulSet // nil until it exists
 	pods        []corev1.Pod        // pods of both components
 	refs        resolvedRefs
-	templateErr error // spec.podTemplateSpec could not be used
-	applyErr    error // the API server refused a child object
+	templateErr error         // spec.podTemplateSpec could not be used
+	applyErr    error         // the API server refused a child object
+	proxies     []proxyReport // the running proxy pods' health reports
 	now         time.Time
 }
+
+// readyMessage is the Ready condition's message (and status.message) of a
+// server that answers MCP: ToolHive's words, which its users' checks expect.
+const readyMessage = "MCP server is running"
 
 // settleTime is how long a container that crashed must run again before
 // the server counts as Ready: a crash-looping process is Running for a
@@ -55,6 +60,9 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 	}
 	v := decide(s, o)
 	st.Phase, st.Message = v.phase, v.message
+	if v.phase == v1beta1.PhaseReady {
+		st.ServerInfo = serverInfo(o.proxies)
+	}
 
 	set := func(t string, ok bool, reason, msg string) {
 		status := metav1.ConditionFalse
@@ -148,11 +156,14 @@ func decide(s *v1beta1.MCPServer, o observation) verdict {
 		if p != nil {
 			count = readyCount(p.Status.ReadyReplicas, p.Spec.Replicas)
 		}
-		return verdict{v1beta1.PhasePending, v1beta1.ReasonProxyNotReady,
+		v := verdict{v1beta1.PhasePending, v1beta1.ReasonProxyNotReady,
 			fmt.Sprintf("waiting for proxy Deployment %s: %s", naming.ProxyDeploymentName(s.Name), count)}
+		if r, ok := notAnswering(o.proxies); ok {
+			v.reason, v.message = v1beta1.ReasonMCPNotAnswered, v.message+"; "+r
+		}
+		return v
 	}
-	return verdict{v1beta1.PhaseReady, v1beta1.ReasonReady, fmt.Sprintf("%d proxy and %d backend pods ready",
-		o.proxy.Status.ReadyReplicas, o.backend.Status.AvailableReplicas)}
+	return answered(o.proxies)
 }
 
 // podProblem reports the first pod (by name) that cannot run, in words that

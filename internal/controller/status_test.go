@@ -71,7 +71,7 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		wantReason  string
 		wantMessage string
 	}{
-		{"ready when both workloads have ready pods", newServer(), nil, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+		{"ready when both workloads have ready pods", newServer(), nil, v1beta1.PhaseReady, "Ready", "MCP server is running"},
 		{"pending until the backend is created", newServer(), func(o *observation) { o.backend = nil },
 			v1beta1.PhasePending, "BackendNotReady", "waiting for backend StatefulSet osv: not created yet"},
 		{"pending while the backend pod has not been ready for minReadySeconds", newServer(), func(o *observation) {
@@ -100,17 +100,17 @@ func TestPhaseFromTheWholeChain(t *testing.T) {
 		}, v1beta1.PhaseFailed, "OOMKilled", "backend pod osv-0, container mcp was OOMKilled"},
 		{"ready once a container that crashed has run for the settle time", newServer(), func(o *observation) {
 			o.pods = []corev1.Pod{runningAgain(settleTime, corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"})}
-		}, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+		}, v1beta1.PhaseReady, "Ready", "MCP server is running"},
 		{"a container that exited cleanly and runs again is no crash", newServer(), func(o *observation) {
 			o.pods = []corev1.Pod{runningAgain(time.Second, corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"})}
-		}, v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+		}, v1beta1.PhaseReady, "Ready", "MCP server is running"},
 		{"failed on a crash loop, with what the runtime said when it could not start", newServer(), func(o *observation) { o.pods = []corev1.Pod{startError} },
 			v1beta1.PhaseFailed, "CrashLoopBackOff", "keeps exiting with exit code 128 (StartError: unable to set memory limit to 2097152 (current usage: 2756608))"},
 		{"failed when the runtime cannot start the container", newServer(), func(o *observation) {
 			o.pods = []corev1.Pod{podWaiting("osv-0", "mcp", "mcp", "RunContainerError", `exec: "osv": executable file not found in $PATH`)}
 		}, v1beta1.PhaseFailed, "ContainerConfigError", `backend pod osv-0, container mcp cannot start: exec: "osv": executable file not found in $PATH`},
 		{"an init container that completed is no problem", newServer(), func(o *observation) { o.pods = []corev1.Pod{initDone} },
-			v1beta1.PhaseReady, "Ready", "2 proxy and 1 backend pods ready"},
+			v1beta1.PhaseReady, "Ready", "MCP server is running"},
 		{"failed on an OOM kill, saying which limit to raise", newServer(), func(o *observation) { o.pods = []corev1.Pod{oom} },
 			v1beta1.PhaseFailed, "OOMKilled", "backend pod osv-0, container mcp was OOMKilled: it used more than its memory limit of 128Mi; raise resources.limits.memory of the mcp container in spec.podTemplateSpec"},
 		{"pending on a missing secret even while the pod cannot start", newServer(), func(o *observation) {
@@ -203,7 +203,7 @@ func TestConditionsCarryObservedGenerationAndURL(t *testing.T) {
 	})
 	st := computeStatus(sse, readyWorkloads())
 	want := []metav1.Condition{
-		{Type: "Ready", Status: "True", Reason: "Ready", Message: "2 proxy and 1 backend pods ready", ObservedGeneration: 3},
+		{Type: "Ready", Status: "True", Reason: "Ready", Message: "MCP server is running", ObservedGeneration: 3},
 		{Type: "PodTemplateValid", Status: "True", Reason: "Valid", Message: "spec.podTemplateSpec is usable", ObservedGeneration: 3},
 		{Type: "SecretsResolved", Status: "True", Reason: "AllSecretsFound", Message: "every referenced Secret key exists", ObservedGeneration: 3},
 		{Type: "ConfigRefsResolved", Status: "True", Reason: "AllConfigRefsFound", Message: "every referenced config exists and is valid", ObservedGeneration: 3},

@@ -170,7 +170,7 @@ func TestServerRunsWithoutItsTelemetryConfig(t *testing.T) {
 	if err := k8s.Status().Update(ctx, dep); err != nil {
 		t.Fatal(err)
 	}
-	st := statusOf(t, ns, "untraced", "ready without its telemetry", readyIs(v1beta1.PhaseReady, v1beta1.ReasonReady, "ready"))
+	st := statusOf(t, ns, "untraced", "ready without its telemetry", readyIs(v1beta1.PhaseReady, v1beta1.ReasonReady, "MCP server is running"))
 	if c := condition(st, v1beta1.ConditionConfigRefsResolved); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("ConfigRefsResolved = %+v: the server does not wait for its telemetry", c)
 	}
@@ -203,7 +203,7 @@ func TestServerRunsWithoutItsTelemetryConfig(t *testing.T) {
 	statusOf(t, ns, "untraced", "the header Secret missing", telemetryIs(v1beta1.ReasonTelemetryConfigRefNotFound,
 		`waiting for Secret "otel-auth" (spec.openTelemetry.sensitiveHeaders[0].secretKeyRef of MCPTelemetryConfig "later")`))
 	proxyPod(t, ns, "untraced", "still a proxy without telemetry", exportsNothing)
-	statusOf(t, ns, "untraced", "still ready", readyIs(v1beta1.PhaseReady, v1beta1.ReasonReady, "ready"))
+	statusOf(t, ns, "untraced", "still ready", readyIs(v1beta1.PhaseReady, v1beta1.ReasonReady, "MCP server is running"))
 
 	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "otel-auth"}, StringData: map[string]string{"bearer": "b"}}
 	if err := k8s.Create(ctx, auth); err != nil {

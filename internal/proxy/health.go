@@ -3,30 +3,17 @@ package proxy
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/switchboard-mcp/switchboard/internal/proxy/wire"
+	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
-type healthReport struct {
-	Status    string `json:"status"`
-	Backend   string `json:"backend"`
-	Transport string `json:"transport"`
-	Sessions  int    `json:"sessions"`
-	// MaxSessions is the cap Sessions counts toward.
-	MaxSessions int  `json:"maxSessions"`
-	Draining    bool `json:"draining,omitempty"`
-	// SessionStorage is "ok", or what is wrong with the shared store.
-	SessionStorage string `json:"sessionStorage"`
-	// Access is "enforced", or why every MCP request is refused; empty
-	// when the server controls no access.
-	Access string `json:"access,omitempty"`
-	// Reason says why the status is not healthy.
-	Reason string `json:"reason,omitempty"`
-}
-
-// health is the readiness probe: 503 while the backend is unreachable (or
-// does not answer MCP) or the proxy drains, so a Ready proxy pod means the
-// whole chain works. It reads only atomic state and never waits on I/O.
+// health is the readiness probe: 503 while the backend is unreachable or
+// has not answered MCP, or the proxy drains, so a Ready proxy pod means
+// the whole chain works. It reads only atomic state and never waits on
+// I/O; what the server said of itself is in the answer's server object.
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
-	rep := healthReport{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
+	rep := proxyconfig.Health{Status: "healthy", Backend: "attached", Transport: s.opts.Transport,
 		Sessions: s.sessions.Count(), MaxSessions: s.sessions.Max(), Draining: s.draining.Load(), SessionStorage: "ok"}
 	code := http.StatusOK
 	if s.sessions.Full() {
@@ -52,9 +39,22 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 			rep.Status, rep.Reason = "degraded", "every MCP request is refused: "+state
 		}
 	}
-	if !s.attached() {
+	desc, why := s.described()
+	if desc != nil {
+		rep.Server = &proxyconfig.HealthServer{Name: desc.Name, Version: desc.Version, ProtocolVersion: desc.ProtocolVersion,
+			Tools: s.visibleTools(desc)}
+	}
+	switch {
+	case !s.attached():
 		rep.Status, rep.Backend, code = "unhealthy", "detached", http.StatusServiceUnavailable
 		rep.Reason = "no backend takes MCP messages now (stdio: not running or not attached; HTTP: no ready pod answers MCP)"
+		if why != "" {
+			rep.Reason += ": " + why
+		}
+	case desc == nil && why != "":
+		// Running is not enough: a server that does not speak MCP on the
+		// configured transport (a common misconfiguration) is not ready.
+		rep.Status, rep.Reason, code = "unhealthy", "the MCP server has not answered MCP: "+why, http.StatusServiceUnavailable
 	}
 	if rep.Draining {
 		code = http.StatusServiceUnavailable
@@ -62,4 +62,17 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(rep)
+}
+
+// visibleTools counts the tools clients see: the server's, through the
+// tool configuration's filter; nil until the server listed them.
+func (s *Server) visibleTools(desc *wire.Description) *int {
+	if desc.Tools == nil {
+		return nil
+	}
+	n := len(desc.Tools)
+	if s.gate != nil {
+		n = s.gate.VisibleTools(desc.Tools)
+	}
+	return &n
 }

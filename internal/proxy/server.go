@@ -66,8 +66,11 @@ type Server struct {
 	// and the rate limiter; nil without an address.
 	redis    *redis.Client
 	attached func() bool
-	inflight func() int64
-	closeAll func()
+	// described is what the MCP server said of itself, or why the proxy
+	// does not know ("" with nil: it does not check).
+	described func() (*wire.Description, string)
+	inflight  func() int64
+	closeAll  func()
 	// endStreams ends the GET streams an HTTP backend relays (stdio
 	// sessions end theirs on drain).
 	endStreams func()
@@ -203,7 +206,7 @@ func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux, path *pipel
 	}
 	front := stdio.NewFrontend(ctx, backend, stdio.Options{
 		MuxOptions: stdio.MuxOptions{MaxInflight: o.MaxInflight, CallTimeout: o.CallTimeout,
-			PingInterval: ping, PingTimeout: o.PingTimeout, Stats: s.stats, Log: o.Log},
+			PingInterval: ping, PingTimeout: o.PingTimeout, Stats: s.stats, Log: o.Log, Describe: true},
 		Path: path, Sessions: s.sessions, MaxBody: o.MaxBodyBytes, MaxBatch: o.MaxBatch,
 		IdleTimeout: o.SessionIdleTimeout, HandshakeTimeout: o.HandshakeTimeout, WriteTimeout: o.ClientWriteTimeout,
 		Prefix: o.EndpointPrefix, TrustProxy: o.TrustProxyHeaders, Drain: s.drainCh, Draining: s.draining.Load,
@@ -211,7 +214,7 @@ func (s *Server) routeStdio(ctx context.Context, mux *http.ServeMux, path *pipel
 	mux.Handle("/mcp", s.metrics.instrument("/mcp", front.Streamable()))
 	mux.Handle("/sse", s.metrics.instrument("/sse", front.SSE()))
 	mux.Handle("/messages", s.metrics.instrument("/messages", front.Messages()))
-	s.attached, s.inflight, s.closeAll = front.Attached, front.Inflight, front.CloseAll
+	s.attached, s.inflight, s.closeAll, s.described = front.Attached, front.Inflight, front.CloseAll, front.Described
 	return nil
 }
 
@@ -269,7 +272,7 @@ func (s *Server) routeHTTP(ctx context.Context, mux *http.ServeMux, path *pipeli
 		mux.Handle("/sse", s.metrics.instrument("/sse", counted(backend.SSE())))
 		mux.Handle("/messages", s.metrics.instrument("/messages", counted(backend.Messages())))
 	}
-	s.attached, s.closeAll = backend.Attached, func() {}
+	s.attached, s.closeAll, s.described = backend.Attached, func() {}, backend.Described
 	s.endStreams = endStreams
 	s.inflight = active.Load
 	return nil

@@ -303,3 +303,20 @@ func target(m *wire.Message) string {
 	}
 	return m.Method + " is not allowed for this caller"
 }
+
+// VisibleTools counts the tools of names (the server's own) that clients
+// see under the current tool configuration; authorization, which depends
+// on the caller, is not counted.
+func (g *Gate) VisibleTools(names []string) int {
+	r := g.rules.Load()
+	if r.tools == nil {
+		return len(names)
+	}
+	n := 0
+	for _, name := range names {
+		if _, ok := r.tools.Visible(name); ok {
+			n++
+		}
+	}
+	return n
+}

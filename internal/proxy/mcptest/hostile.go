@@ -17,10 +17,11 @@ const (
 	// reads the next line, writing unbuffered: it blocks on its output
 	// whenever the proxy does not read it, and then stops reading.
 	ServeSync = "sync"
-	// ServeNoRead answers initialize, then never reads its input again.
+	// ServeNoRead answers until its first tools/call, then never reads its
+	// input again.
 	ServeNoRead = "no-read"
-	// ServeMute answers initialize, then reads everything and answers
-	// nothing, not even ping.
+	// ServeMute answers initialize (and pings before it), then reads
+	// everything and answers nothing, not even ping.
 	ServeMute = "mute"
 	// ServeLongLine answers tools/call with a line of 17 MiB (over the
 	// proxy's limit), then everything else as ServeSync does.
@@ -54,7 +55,7 @@ func serveHostile(mode string) {
 		}()
 	}
 	pad := strings.Repeat("p", 4<<10)
-	longSent := false
+	longSent, initialized := false, false
 	for {
 		line, err := in.ReadBytes('\n')
 		if err != nil {
@@ -73,11 +74,12 @@ func serveHostile(mode string) {
 		var result any = map[string]string{"pad": pad}
 		switch {
 		case req.Method == "initialize":
+			initialized = true
 			result = map[string]any{"protocolVersion": req.Params.ProtocolVersion, "capabilities": map[string]any{"tools": map[string]any{}},
 				"serverInfo": map[string]string{"name": "hostile-" + mode, "version": "1"}}
-		case mode == ServeNoRead:
+		case mode == ServeNoRead && req.Method == "tools/call":
 			time.Sleep(time.Hour) // never reads again
-		case mode == ServeMute:
+		case mode == ServeMute && initialized:
 			continue
 		case mode == ServeLongLine && req.Method == "tools/call" && !longSent:
 			longSent = true

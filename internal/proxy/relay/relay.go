@@ -79,6 +79,8 @@ type Relay struct {
 	static bool // one URL given by hand: the backend itself decides on sessions
 	rp     *httputil.ReverseProxy
 	legacy *ssePassthrough
+	// described is the last round of probes' outcome.
+	described atomic.Pointer[probed]
 }
 
 type routeKey struct{}

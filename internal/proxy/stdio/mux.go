@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy/pipeline"
@@ -79,6 +80,12 @@ type MuxOptions struct {
 	PingInterval, PingTimeout time.Duration
 	Stats                     *Stats
 	Log                       *slog.Logger
+	// Describe makes the proxy learn what the server is (serverInfo,
+	// protocol version, tools) for /health, asking it itself when no
+	// client did; DescribeWait is how long the server may take to answer
+	// before it is said not to speak MCP on stdin (default 10 s).
+	Describe     bool
+	DescribeWait time.Duration
 }
 
 // mux lets many clients share one stdio MCP server, which speaks to a single
@@ -105,6 +112,12 @@ type mux struct {
 	shared      bool // another proxy replica is attached to the server too
 	pingID      string
 	pingSent    time.Time
+	desc        describer
+	// described is the last description, read without the lock; notJSON
+	// counts stdout lines that are not JSON-RPC, for the words of a
+	// server that does not speak MCP on stdin.
+	described atomic.Pointer[described]
+	notJSON   atomic.Int64
 }
 
 // reinitID is the id of the proxy's own initialize of a restarted server.

@@ -32,6 +32,7 @@ func (m *mux) run(ctx context.Context) {
 		case line := <-m.backend.Recv():
 			msg, err := wire.ParseOne(line)
 			if err != nil {
+				m.notJSON.Add(1)
 				m.log.Warn("stdio backend wrote a line that is not JSON-RPC", "error", err, "line", wire.Truncate(line, 200))
 				continue
 			}
@@ -47,6 +48,7 @@ func (m *mux) run(ctx context.Context) {
 			}
 			attached = now
 			m.expireCalls()
+			m.describe(time.Now())
 		case <-ping:
 			m.ping()
 		}
@@ -73,6 +75,10 @@ func (m *mux) backendResponse(msg *wire.Message) {
 		return
 	}
 	m.noteDescription(msg)
+	if m.describeAnswer(backendID, msg) {
+		m.mu.Unlock()
+		return
+	}
 	call, ok := m.forget(backendID)
 	if !ok {
 		// An answer to another proxy replica's request: the server is shared.
@@ -194,6 +200,9 @@ func (m *mux) backendNotification(msg *wire.Message) {
 			}
 		}
 	case broadcast[msg.Method]:
+		if msg.Method == "notifications/tools/list_changed" {
+			m.toolsChanged()
+		}
 		for _, s := range m.sessions {
 			targets = append(targets, s)
 		}
