@@ -168,3 +168,40 @@ func TestRestartAnnotationReplacesThePods(t *testing.T) {
 	})
 	n.waitReady("restarted")
 }
+
+// A server that runs but speaks another transport than the one configured
+// is not Ready, and its status says which transport it speaks.
+func TestTransportMismatchIsToldInWords(t *testing.T) {
+	t.Parallel()
+	n := newNamespace(t)
+	m := strings.Replace(manifest("mismatch", "streamable-http"), `"--transport=streamable-http"`, `"--transport=sse"`, 1)
+	n.mustApply(m)
+	eventually(t, 120*time.Second, func() string {
+		msg := n.must("get", "mcpserver", "mismatch", "-o", "jsonpath={.status.message}")
+		if !strings.Contains(msg, "set spec.transport: sse") {
+			return "status.message: " + msg
+		}
+		return ""
+	})
+	if ready := n.must("get", "mcpserver", "mismatch", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); ready == "True" {
+		t.Errorf("a server answering another transport is Ready")
+	}
+}
+
+// Ready shows what the server said of itself: kubectl get lists its tools.
+func TestReadyShowsTheServersHandshake(t *testing.T) {
+	t.Parallel()
+	n := newNamespace(t)
+	n.mustApply(manifest("described", "sse"))
+	n.waitReady("described")
+	eventually(t, 30*time.Second, func() string {
+		info := n.must("get", "mcpserver", "described", "-o", "jsonpath={.status.serverInfo.name} {.status.serverInfo.protocolVersion} {.status.serverInfo.tools}")
+		if f := strings.Fields(info); len(f) != 3 || f[2] == "0" {
+			return "status.serverInfo: " + info
+		}
+		return ""
+	})
+	if list := n.must("get", "mcpservers"); !strings.Contains(list, "TOOLS") {
+		t.Errorf("kubectl get mcpservers has no TOOLS column:\n%s", list)
+	}
+}
