@@ -170,15 +170,16 @@ func TestRestartAnnotationReplacesThePods(t *testing.T) {
 }
 
 // A server that runs but speaks another transport than the one configured
-// is not Ready, and its status says which transport it speaks.
+// (an HTTP server declared stdio, the common mistake) is not Ready, and its
+// status says what to change.
 func TestTransportMismatchIsToldInWords(t *testing.T) {
 	t.Parallel()
 	n := newNamespace(t)
-	m := strings.Replace(manifest("mismatch", "streamable-http"), `"--transport=streamable-http"`, `"--transport=sse"`, 1)
+	m := strings.Replace(manifest("mismatch", "stdio"), "args: []", `args: ["--transport=streamable-http", "--addr=:8080"]`, 1)
 	n.mustApply(m)
 	eventually(t, 120*time.Second, func() string {
 		msg := n.must("get", "mcpserver", "mismatch", "-o", "jsonpath={.status.message}")
-		if !strings.Contains(msg, "set spec.transport: sse") {
+		if !strings.Contains(msg, "set spec.transport to sse or streamable-http") {
 			return "status.message: " + msg
 		}
 		return ""
