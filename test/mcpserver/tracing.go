@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -168,7 +169,9 @@ func (t *tracing) instrument(s *mcp.Server) {
 // the message came in (see handler), else ctx's.
 func (t *tracing) parent(ctx context.Context, req mcp.Request) context.Context {
 	var carriers []propagation.TextMapCarrier
-	if p := req.GetParams(); p != nil && p.GetMeta() != nil {
+	// A request without params (a ping) gives a nil pointer in a non-nil
+	// interface.
+	if p := req.GetParams(); p != nil && !reflect.ValueOf(p).IsNil() && p.GetMeta() != nil {
 		carriers = append(carriers, metaCarrier(p.GetMeta()))
 	}
 	if extra := req.GetExtra(); extra != nil && extra.Header != nil {

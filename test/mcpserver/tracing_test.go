@@ -106,6 +106,11 @@ func TestAStdioCallContinuesTheTraceInParamsMeta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A ping has no params: the server must not trip over their absence
+	// (the proxy pings a stdio server to learn that it speaks MCP).
+	if err := session.Ping(ctx, nil); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 	_, err = session.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"},
 		Meta: mcp.Meta{"traceparent": traceparent, "progressToken": "p-1"}})
 	if err != nil {

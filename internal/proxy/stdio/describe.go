@@ -46,7 +46,11 @@ type describer struct {
 	askMethod string    // …its method…
 	askSent   time.Time // …and when it was sent
 	answered  bool      // the server answered MCP
-	recovered bool      // the server's earlier output was read
+	recovered bool      // the server's earlier output was read…
+	// earlier is what it held: for /health only, never to answer a
+	// client (it is cast to one protocol version; recoverInitialize reads
+	// the output again for each client's own).
+	earlier json.RawMessage
 	seen      time.Time // when an initialize result for gen was first seen
 	desc      *wire.Description
 	pages     []string // the tools of the pages read so far
@@ -108,6 +112,9 @@ func (m *mux) describeStep(d *describer, gen uint64, now time.Time) []*wire.Mess
 		d.asking = "" // unanswered: ask again
 	}
 	result := m.initResult(gen)
+	if result == nil {
+		result = d.earlier
+	}
 	if result != nil {
 		d.answered = true // it answered an initialize
 	}
@@ -248,8 +255,8 @@ func (m *mux) recoverDescription(gen uint64) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.backend.Generation() == gen && m.init.describedGen != gen {
-		m.init.described, m.init.describedGen = result, gen
+	if d := &m.desc; d.gen == gen && m.backend.Generation() == gen {
+		d.earlier = result
 	}
 }
 

@@ -204,3 +204,37 @@ func TestInitializeResultInAServersOutput(t *testing.T) {
 		})
 	}
 }
+
+// A proxy that describes the server for /health, attached after a client
+// of the stateless era, still answers a client of the initialize era with
+// the version it asked for: what it read for /health is not what clients
+// are answered with.
+func TestDescribingAnInitializedServerKeepsEachClientsVersion(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := startGoSDKStdio(t)
+	discard := slog.New(slog.DiscardHandler)
+	stateless := newMuxClient(t, newMux(ctx, server.attach(), MuxOptions{Log: discard}))
+	if a := stateless.call("1", "server/discover", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
+		`"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}`); len(a.Error) != 0 {
+		t.Fatalf("server/discover: %s", a.Error)
+	}
+
+	m := newMux(ctx, server.attach(), MuxOptions{Log: discard, Describe: true})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s := m.described.Load(); s != nil && s.desc != nil && s.desc.Name != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy never described the server: %+v", m.described.Load())
+		}
+	}
+	classic := newMuxClient(t, m)
+	a := classic.call("1", "initialize", initParams)
+	var r struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	if err := json.Unmarshal(a.Result, &r); err != nil || r.ProtocolVersion != "2025-06-18" {
+		t.Fatalf("initialize (2025-06-18) after the proxy described the server: result %s, error %s", a.Result, a.Error)
+	}
+}
