@@ -51,13 +51,13 @@ type describer struct {
 	// client (it is cast to one protocol version; recoverInitialize reads
 	// the output again for each client's own).
 	earlier json.RawMessage
-	seen      time.Time // when an initialize result for gen was first seen
-	desc      *wire.Description
-	pages     []string // the tools of the pages read so far
-	tools     []string // the last whole list…
-	listed    bool     // …once there is one
-	stale     bool     // the server said its tools changed
-	why       string
+	seen    time.Time // when an initialize result for gen was first seen
+	desc    *wire.Description
+	pages   []string // the tools of the pages read so far
+	tools   []string // the last whole list…
+	listed  bool     // …once there is one
+	stale   bool     // the server said its tools changed
+	why     string
 }
 
 // described is what /health reads: a description (empty until a client
