@@ -27,6 +27,10 @@ const (
 	// streamable-http server, replicas > 1 with sessionAffinity None for a
 	// stdio server (whose sessions live in the proxy pod that created them).
 	ConditionSessionStorageWarning = "SessionStorageWarning"
+	// ConditionNetworkPolicyApplied is True once the server's
+	// NetworkPolicies are applied; its message names them and says what
+	// they allow. Absent while the server has none (spec.networkPolicy).
+	ConditionNetworkPolicyApplied = "NetworkPolicyApplied"
 )
 
 // Condition reasons (CamelCase, as the API conventions ask).
@@ -57,6 +61,7 @@ const (
 	ReasonStdioNoAffinity      = "StdioReplicasWithoutAffinity"
 	ReasonStdioAffinity        = "StdioSessionsKeptByAffinity"
 	ReasonSessionStorageOK     = "SessionStorageSufficient"
+	ReasonNetworkPolicyApplied = "NetworkPoliciesApplied"
 )
 
 // Reasons of TelemetryConfigRefValidated, ToolHive's.

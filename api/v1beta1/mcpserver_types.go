@@ -271,6 +271,15 @@ type MCPServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="proxyReadTimeout must be non-negative: give a duration such as 30s or 1m"
 	// +optional
 	ProxyReadTimeout *metav1.Duration `json:"proxyReadTimeout,omitempty"`
+
+	// NetworkPolicy has the operator create NetworkPolicies that let only
+	// the proxy reach the MCP server, only the listed clients reach the
+	// proxy and, optionally, the MCP server reach only the listed
+	// destinations. A Switchboard extension; unset follows the operator's
+	// default (--network-policy-default, off unless the chart's
+	// networkPolicy.defaultEnabled is set).
+	// +optional
+	NetworkPolicy *NetworkPolicyConfig `json:"networkPolicy,omitempty"`
 }
 
 // EnvVar is an environment variable set in the MCP server container.
@@ -591,7 +600,8 @@ type MCPServerStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Conditions: Ready, PodTemplateValid, SecretsResolved,
 	// ConfigRefsResolved, StdioReplicaCapped, SessionStorageWarning, and
-	// TelemetryConfigRefValidated while telemetryConfigRef is set.
+	// TelemetryConfigRefValidated while telemetryConfigRef is set, and
+	// NetworkPolicyApplied while the server has NetworkPolicies.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -21,6 +21,10 @@ func main() {
 	var namespaces string
 	flag.StringVar(&namespaces, "watch-namespaces", "", "comma-separated namespaces to watch; empty watches all (cluster mode)")
 	flag.StringVar(&o.ProxyImage, "proxy-image", defaultProxyImage, "image of the proxy container")
+	flag.BoolVar(&o.NetworkPolicy.ByDefault, "network-policy-default", false,
+		"give NetworkPolicies to MCPServers without spec.networkPolicy (spec.networkPolicy.enabled: false still turns them off)")
+	flag.StringVar(&o.NetworkPolicy.OperatorNamespace, "operator-namespace", ownNamespace(),
+		"namespace of the operator's pods, which the proxies' NetworkPolicies admit (default: the pod's own; empty admits them from any namespace)")
 	var secureMetrics bool
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 turns it off")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "serve metrics over HTTPS to callers the API server authenticates and authorizes for get /metrics; --metrics-secure=false serves plain HTTP to anyone")
@@ -53,4 +57,14 @@ func main() {
 		log.Error(err, "operator stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// ownNamespace is the namespace of the pod the operator runs in, from its
+// ServiceAccount token's mount; empty outside a pod.
+func ownNamespace() string {
+	ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(ns))
 }

@@ -8,6 +8,7 @@
 //
 // Each object is copied as kustomize renders it; only these become values:
 // the operator image, the proxy image (--proxy-image), the release namespace,
+// whether MCPServers get NetworkPolicies by default (--network-policy-default),
 // and the RBAC scope, which turns every ClusterRole and ClusterRoleBinding into
 // a Role and RoleBinding in each allowed namespace, but for those of the
 // metrics endpoint: a Role cannot grant what they grant.
@@ -38,6 +39,7 @@ const (
 	proxyImage    = "__PROXY_IMAGE__"
 	pullPolicy    = "__PULL_POLICY__"
 	watchArg      = "__WATCH_NAMESPACES__"
+	netpolArg     = "__NETWORK_POLICY_DEFAULT__"
 	roleNamespace = "__ROLE_NAMESPACE__"
 )
 
@@ -58,6 +60,11 @@ var lines = map[string][]string{
 	watchArg: {
 		`{{- if eq $.Values.operator.rbac.scope "namespace" }}`,
 		`- --watch-namespaces={{ join "," $.Values.operator.rbac.allowedNamespaces }}`,
+		`{{- end }}`,
+	},
+	netpolArg: {
+		`{{- if $.Values.networkPolicy.defaultEnabled }}`,
+		`- --network-policy-default`,
 		`{{- end }}`,
 	},
 }
@@ -311,8 +318,8 @@ func isClusterWide(rule map[string]any) bool {
 
 type imageValues struct{ OperatorRepository, OperatorTag, ProxyRepository, ProxyTag string }
 
-// templateDeployment puts placeholders for the images, the pull policy and
-// --watch-namespaces into the operator container and returns the images
+// templateDeployment puts placeholders for the images, the pull policy,
+// --watch-namespaces and --network-policy-default into the operator container and returns the images
 // kustomize set, the defaults of the values.
 func templateDeployment(r *resource.Resource) (imageValues, error) {
 	var v imageValues
@@ -348,7 +355,7 @@ func templateDeployment(r *resource.Resource) (imageValues, error) {
 	if v.ProxyRepository == "" {
 		return v, fmt.Errorf("deployment %s: the manager container has no --proxy-image", r.GetName())
 	}
-	args.YNode().Content = append(args.YNode().Content, yaml.NewScalarRNode(watchArg).YNode())
+	args.YNode().Content = append(args.YNode().Content, yaml.NewScalarRNode(watchArg).YNode(), yaml.NewScalarRNode(netpolArg).YNode())
 	if err := c.PipeE(yaml.SetField("image", yaml.NewScalarRNode(operatorImage))); err != nil {
 		return v, err
 	}
@@ -365,7 +372,7 @@ func splitImage(image string) (repo, tag string, err error) {
 	return image[:i], image[i+1:], nil
 }
 
-var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `)$`)
+var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `|` + netpolArg + `)$`)
 
 // expand replaces the placeholders with template text.
 func expand(text string) string {

@@ -14,8 +14,8 @@ import (
 // before any reference is resolved: no Secret hashes, no access document,
 // no telemetry export. Admission dry-runs them so that a server whose
 // objects the API server would refuse is refused itself, at kubectl apply.
-func GeneratedObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string) []client.Object {
-	return desiredObjects(s, tmpl, proxyImage, resolvedRefs{})
+func GeneratedObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, np NetworkPolicyOptions) []client.Object {
+	return desiredObjects(s, tmpl, proxyImage, resolvedRefs{}, np)
 }
 
 // DryRunApply sends obj to the API server as the reconciler would (server-

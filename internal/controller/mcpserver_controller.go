@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,6 +40,9 @@ type MCPServerReconciler struct {
 	// ProxyHealth reads the proxy pods' health reports (default: HTTP to
 	// the pod IP, HTTPProxyHealth).
 	ProxyHealth ProxyHealth
+	// NetworkPolicy is whether servers get NetworkPolicies by default, and
+	// which operator pods the proxy's policy admits.
+	NetworkPolicy NetworkPolicyOptions
 
 	// recorded remembers the last transition evented per server: two
 	// reconciles can start from the same stale cached status.
@@ -60,6 +64,7 @@ type MCPServerReconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods/attach,verbs=create;get
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile fetches the MCPServer, applies its desired children, carries
 // out an immediate restart, observes them and writes the status once.
@@ -82,6 +87,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if s.DeletionTimestamp == nil && o.templateErr == nil {
 		o.applyErr = r.applyChildren(ctx, s, tmpl, o.refs)
+		o.networkPolicies = o.applyErr == nil && s.Spec.NetworkPolicyEnabled(r.NetworkPolicy.ByDefault)
 	}
 	if s.DeletionTimestamp == nil && o.applyErr == nil {
 		if err := r.handleRestart(ctx, &stored); err != nil {
@@ -119,13 +125,13 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 }
 
 func (r *MCPServerReconciler) applyChildren(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, refs resolvedRefs) error {
-	for _, obj := range desiredObjects(s, tmpl, r.ProxyImage, refs) {
+	for _, obj := range desiredObjects(s, tmpl, r.ProxyImage, refs, r.NetworkPolicy) {
 		if err := apply(ctx, r.Client, obj); err != nil {
 			return err
 		}
 	}
 	var errs []error
-	for _, obj := range unwantedObjects(s, tmpl) {
+	for _, obj := range unwantedObjects(s, tmpl, r.NetworkPolicy) {
 		errs = append(errs, deleteIfOwned(ctx, r.Client, s, obj))
 	}
 	return errors.Join(errs...)
@@ -245,6 +251,7 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&corev1.Pod{}, podToServer()).
 		WatchesMetadata(&corev1.Secret{}, r.referencingDirectlyOrThroughConfigs(indexSecrets, v1beta1.ReferenceSecret)).
 		WatchesMetadata(&corev1.ConfigMap{}, r.referencingDirectlyOrThroughConfigs(indexConfigMaps, v1beta1.ReferenceConfigMap)).

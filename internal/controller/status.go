@@ -21,10 +21,12 @@ type observation struct {
 	backend     *appsv1.StatefulSet // nil until it exists
 	pods        []corev1.Pod        // pods of both components
 	refs        resolvedRefs
-	templateErr error         // spec.podTemplateSpec could not be used
-	applyErr    error         // the API server refused a child object
-	proxies     []proxyReport // the running proxy pods' health reports
-	now         time.Time
+	templateErr error // spec.podTemplateSpec could not be used
+	applyErr    error // the API server refused a child object
+	// networkPolicies: the server's NetworkPolicies were applied.
+	networkPolicies bool
+	proxies         []proxyReport // the running proxy pods' health reports
+	now             time.Time
 }
 
 // readyMessage is the Ready condition's message (and status.message) of a
@@ -108,6 +110,13 @@ func computeStatus(s *v1beta1.MCPServer, o observation) v1beta1.MCPServerStatus 
 			o.refs.telemetryReason, o.refs.telemetryMessage)
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1beta1.ConditionTelemetryConfigRefValidated)
+	}
+	// After a failed apply the previous word on NetworkPolicies stands.
+	switch {
+	case o.networkPolicies:
+		set(v1beta1.ConditionNetworkPolicyApplied, true, v1beta1.ReasonNetworkPolicyApplied, networkPolicyMessage(s))
+	case o.applyErr == nil:
+		meta.RemoveStatusCondition(&st.Conditions, v1beta1.ConditionNetworkPolicyApplied)
 	}
 	return st
 }

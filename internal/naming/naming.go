@@ -81,6 +81,21 @@ func TelemetryCABundleVolume(configMap string) string { return "otel-ca-bundle-"
 // ConfigMap's key as a file (ToolHive's path).
 func TelemetryCABundleDir(configMap string) string { return "/config/certs/otel/" + configMap }
 
+// ProxyNetworkPolicyName is the NetworkPolicy of the proxy pods (who may
+// connect to them).
+func ProxyNetworkPolicyName(server string) string { return "mcp-" + server + "-proxy" }
+
+// BackendNetworkPolicyName is the NetworkPolicy of the MCP server pods
+// (only the proxy may connect; where they may connect).
+func BackendNetworkPolicyName(server string) string { return "mcp-" + server + "-backend" }
+
+// Operator pods' label and the namespace label the API server sets on
+// every namespace; the proxy's NetworkPolicy admits the operator by them.
+const (
+	OperatorAppName    = "toolhive-operator"
+	NamespaceNameLabel = "kubernetes.io/metadata.name"
+)
+
 // ProxyServiceAccountName is the proxy's ServiceAccount, Role and RoleBinding
 // name: the MCPServer's own name, as the reference operator's docs say.
 func ProxyServiceAccountName(server string) string { return server }

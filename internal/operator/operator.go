@@ -34,6 +34,9 @@ type Options struct {
 	WatchNamespaces []string
 	// ProxyImage is the image of the proxy container it generates.
 	ProxyImage string
+	// NetworkPolicy: whether servers that do not say get NetworkPolicies,
+	// and the operator's namespace, whose pods the proxy's policy admits.
+	NetworkPolicy controller.NetworkPolicyOptions
 	// MetricsAddr serves Prometheus metrics; "0" turns them off.
 	MetricsAddr string
 	// InsecureMetrics serves metrics over plain HTTP to anyone who can reach
@@ -118,10 +121,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	r := &controller.MCPServerReconciler{
-		Client:     mgr.GetClient(),
-		APIReader:  mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder(naming.ManagedBy),
-		ProxyImage: o.ProxyImage,
+		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
+		Recorder:      mgr.GetEventRecorder(naming.ManagedBy),
+		ProxyImage:    o.ProxyImage,
+		NetworkPolicy: o.NetworkPolicy,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up MCPServer controller: %w", err)
@@ -132,7 +136,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	ready := healthz.Ping
 	if o.Webhooks {
-		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, o.ProxyImage); err != nil {
+		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, o.ProxyImage, o.NetworkPolicy); err != nil {
 			return nil, fmt.Errorf("set up MCPServer webhooks: %w", err)
 		}
 		if err := webhookv1beta1.SetupConfigWebhooksWithManager(mgr); err != nil {

@@ -267,6 +267,17 @@ func TestImageValuesSetTheOperatorAndProxyImages(t *testing.T) {
 	}
 }
 
+func TestNetworkPolicyDefaultEnabledPassesTheOperatorFlag(t *testing.T) {
+	dep := only(t, kustomize(t), "Deployment")
+	c := managerContainer(t, dep)
+	c["args"] = append(c["args"].([]any), "--network-policy-default")
+
+	got := only(t, template(t, "-n", namespace, "--set", "networkPolicy.defaultEnabled=true"), "Deployment")
+	if diff := cmp.Diff(dep, got); diff != "" {
+		t.Errorf("Deployment (-want +got):\n%s", diff)
+	}
+}
+
 func TestAnotherReleaseNamespaceMovesEveryReferenceToIt(t *testing.T) {
 	objs := template(t, "-n", "mcp-operator")
 	for k, o := range objs {

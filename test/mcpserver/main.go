@@ -5,6 +5,11 @@
 //
 //	mcpserver                                   # stdio
 //	mcpserver --transport=streamable-http --addr=127.0.0.1:8080   # at /mcp
+//	mcpserver --dial=10.0.0.7:8080              # a TCP connection attempt
+//
+// --dial is the e2e tests' probe of NetworkPolicies in an image without a
+// shell: it tries one TCP connection, prints "connected" or why not, and
+// exits 0 or 1.
 //
 // With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 // set it exports spans over OTLP (OTEL_EXPORTER_OTLP_PROTOCOL: grpc or
@@ -19,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,7 +42,12 @@ func main() {
 	addr := flag.String("addr", ":"+envOr("MCP_PORT", "8080"), "where streamable HTTP listens")
 	name := flag.String("name", host, "what the whoami tool answers (default: the host name, in Kubernetes the pod name)")
 	stateless := flag.Bool("stateless", false, "serve streamable HTTP without sessions (the 2026-07-28 era)")
+	dial := flag.String("dial", "", "only try one TCP connection to host:port, print the outcome and exit (0: connected)")
+	dialTimeout := flag.Duration("dial-timeout", 3*time.Second, "how long --dial waits")
 	flag.Parse()
+	if *dial != "" {
+		os.Exit(probe(*dial, *dialTimeout))
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -87,6 +98,19 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return nil
 	}
 	return fmt.Errorf("--transport=%q: use stdio, streamable-http or sse", c.transport)
+}
+
+// probe tries one TCP connection: a NetworkPolicy that drops it shows as
+// a timeout, a failed name lookup as "lookup ...".
+func probe(addr string, timeout time.Duration) int {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		fmt.Println("not connected:", err)
+		return 1
+	}
+	_ = c.Close()
+	fmt.Println("connected")
+	return 0
 }
 
 func envOr(key, fallback string) string {

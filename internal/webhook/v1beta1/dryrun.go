@@ -51,7 +51,7 @@ func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev
 	var warnings admission.Warnings
 	var errs field.ErrorList
 	seen := map[string]bool{} // the pod template's grace period reaches both workloads
-	for _, obj := range controller.GeneratedObjects(owner, tmpl, v.ProxyImage) {
+	for _, obj := range controller.GeneratedObjects(owner, tmpl, v.ProxyImage, v.NetworkPolicy) {
 		if !dryRunnable(obj) {
 			continue
 		}

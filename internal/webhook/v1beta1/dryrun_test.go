@@ -149,7 +149,7 @@ func TestOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := controller.GeneratedObjects(s, tmpl, "proxy:test")
+	objs := controller.GeneratedObjects(s, tmpl, "proxy:test", controller.NetworkPolicyOptions{})
 	var sts *appsv1.StatefulSet
 	var deploy *appsv1.Deployment
 	var proxySvc *corev1.Service

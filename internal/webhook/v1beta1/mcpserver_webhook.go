@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/controller"
 )
 
 // mcpServerKind prefixes every admission error, as the API server's own
@@ -32,11 +33,11 @@ var mcpServerKind = schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: "M
 // admission starts no Secret or ConfigMap informer across the cluster; the
 // generated objects are dry-run through the manager's client (writes go
 // straight to the API server), built with proxyImage as the reconciler
-// builds them.
-func SetupMCPServerWebhookWithManager(mgr ctrl.Manager, proxyImage string) error {
+// builds them (with the operator's NetworkPolicy settings np).
+func SetupMCPServerWebhookWithManager(mgr ctrl.Manager, proxyImage string, np controller.NetworkPolicyOptions) error {
 	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPServer{}).
 		WithDefaulter(Defaulter{}).
-		WithValidator(Validator{Reader: mgr.GetAPIReader(), Client: mgr.GetClient(), ProxyImage: proxyImage}).
+		WithValidator(Validator{Reader: mgr.GetAPIReader(), Client: mgr.GetClient(), ProxyImage: proxyImage, NetworkPolicy: np}).
 		Complete()
 }
 
@@ -105,6 +106,8 @@ type Validator struct {
 	Client client.Client
 	// ProxyImage is the proxy image the reconciler generates.
 	ProxyImage string
+	// NetworkPolicy is the reconciler's NetworkPolicy settings.
+	NetworkPolicy controller.NetworkPolicyOptions
 }
 
 // ValidateCreate implements admission.Validator.

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
@@ -38,6 +39,8 @@ func (o origins) generated(obj client.Object) (desc, from string) {
 			return "proxy Service " + t.Name, "spec.resourceOverrides.proxyService"
 		}
 		return "headless Service " + t.Name, "spec"
+	case *networkingv1.NetworkPolicy:
+		return "NetworkPolicy " + t.Name, "spec.networkPolicy"
 	}
 	return fmt.Sprintf("%s %s", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName()), "spec"
 }
@@ -48,6 +51,8 @@ func (o origins) path(obj client.Object, f string) string {
 		return "metadata.name"
 	}
 	switch t := obj.(type) {
+	case *networkingv1.NetworkPolicy:
+		return o.networkPolicy(t, f)
 	case *appsv1.StatefulSet:
 		return o.statefulSet(t, f)
 	case *appsv1.Deployment:
@@ -63,6 +68,25 @@ func (o origins) path(obj client.Object, f string) string {
 		return firstOf(f, whole("spec.ports", "spec.mcpPort"))
 	case *corev1.ServiceAccount:
 		return firstOf(f, prefix("imagePullSecrets", "spec.resourceOverrides.proxyDeployment.imagePullSecrets"))
+	}
+	return ""
+}
+
+// networkPolicy: the proxy's policy copies spec.networkPolicy.ingress.from
+// ahead of the operator's own peer; the backend's copies egress.allow
+// after its DNS rule.
+func (o origins) networkPolicy(p *networkingv1.NetworkPolicy, f string) string {
+	np := o.s.Spec.NetworkPolicy
+	if np == nil {
+		return ""
+	}
+	if i, rest, ok := indexed(f, "spec.ingress[0].from"); ok && p.Name == naming.ProxyNetworkPolicyName(o.s.Name) &&
+		np.Ingress != nil && i < len(np.Ingress.From) {
+		return fmt.Sprintf("spec.networkPolicy.ingress.from[%d]%s", i, rest)
+	}
+	if i, rest, ok := indexed(f, "spec.egress"); ok && p.Name == naming.BackendNetworkPolicyName(o.s.Name) &&
+		np.Egress != nil && i >= 1 && i <= len(np.Egress.Allow) {
+		return fmt.Sprintf("spec.networkPolicy.egress.allow[%d]%s", i-1, rest)
 	}
 	return ""
 }

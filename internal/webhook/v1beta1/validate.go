@@ -79,6 +79,7 @@ func specWarnings(s *v1beta1.MCPServer) admission.Warnings {
 	if !s.Spec.UsesRedis() && s.Spec.BackendReplicas != nil && *s.Spec.BackendReplicas > 1 {
 		warnings = append(warnings, backendReplicasWithoutRedis)
 	}
+	warnings = append(warnings, networkPolicyWarnings(s.Spec.NetworkPolicy)...)
 	if a := s.Spec.Audit; a != nil {
 		switch {
 		case !a.Enabled && (a.IncludeRequestData || a.MaxDataSize != nil):

@@ -140,18 +140,23 @@ func TestValidateSpec(t *testing.T) {
 			server: server(func(s *v1beta1.MCPServerSpec) { s.Replicas, s.BackendReplicas = ptr.To[int32](1), ptr.To[int32](1) })},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, warnings, errs := validateSpec(tt.server)
-			var got []string
-			for _, e := range errs {
-				got = append(got, e.Error())
-			}
-			if d := cmp.Diff(tt.wantErrs, got); d != "" {
-				t.Errorf("errors (-want +got):\n%s", d)
-			}
-			if d := cmp.Diff(tt.wantWarnings, []string(warnings)); d != "" {
-				t.Errorf("warnings (-want +got):\n%s", d)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidateSpec(t, tt.server, tt.wantErrs, tt.wantWarnings) })
+	}
+}
+
+// checkValidateSpec compares validateSpec's errors and warnings with
+// the ones wanted.
+func checkValidateSpec(t *testing.T, s *v1beta1.MCPServer, wantErrs, wantWarnings []string) {
+	t.Helper()
+	_, warnings, errs := validateSpec(s)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	if d := cmp.Diff(wantErrs, got); d != "" {
+		t.Errorf("errors (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(wantWarnings, []string(warnings)); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
 	}
 }

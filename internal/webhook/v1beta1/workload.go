@@ -32,6 +32,7 @@ func validateWorkload(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, spec *
 	}
 	errs = append(errs, validateRedisAddress(s.Spec.SessionStorage, spec.Child("sessionStorage", "address"))...)
 	errs = append(errs, validateOverrides(s.Spec.ResourceOverrides, spec.Child("resourceOverrides"))...)
+	errs = append(errs, validateNetworkPolicy(s.Spec.NetworkPolicy, spec.Child("networkPolicy"))...)
 	if tmpl != nil {
 		errs = append(errs, validatePod(tmpl, spec.Child("podTemplateSpec"))...)
 	}
