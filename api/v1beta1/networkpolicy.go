@@ -50,15 +50,33 @@ type NetworkPolicyIngress struct {
 // NetworkPolicyEgress lists where the MCP server pod may connect.
 type NetworkPolicyEgress struct {
 	// Allow lists the destinations the MCP server may connect to, as the
-	// egress rules of a NetworkPolicy: to (address ranges, pods or
-	// namespaces; empty: anywhere) on ports (empty: every port). DNS (port
-	// 53, UDP and TCP, to any address, so that node-local DNS caches work
-	// too) is always allowed. Empty: DNS only.
+	// egress rules of a NetworkPolicy. DNS (port 53, UDP and TCP, to any
+	// address, so that node-local DNS caches work too) is always allowed.
+	// Empty: DNS only.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.to) || r.to.all(p, has(p.ipBlock) != (has(p.podSelector) || has(p.namespaceSelector))))",message="each entry of to is either an ipBlock or a podSelector and/or namespaceSelector: split an entry that has both, and give one to an entry that has neither"
 	// +optional
-	Allow []networkingv1.NetworkPolicyEgressRule `json:"allow,omitempty"`
+	Allow []NetworkPolicyEgressRule `json:"allow,omitempty"`
+}
+
+// NetworkPolicyEgressRule is a NetworkPolicy egress rule, with the same
+// fields; its lists are bounded so that the API server can afford to check
+// each peer.
+type NetworkPolicyEgressRule struct {
+	// Ports the MCP server may connect to. Empty: every port.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Ports []networkingv1.NetworkPolicyPort `json:"ports,omitempty"`
+	// To lists the destinations: address ranges (ipBlock), pods
+	// (podSelector, in the server's namespace), namespaces
+	// (namespaceSelector) or pods in those namespaces (both). Empty:
+	// anywhere.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(p, has(p.ipBlock) != (has(p.podSelector) || has(p.namespaceSelector)))",message="each entry is either an ipBlock or a podSelector and/or namespaceSelector: split an entry that has both, and give one to an entry that has neither"
+	// +optional
+	To []networkingv1.NetworkPolicyPeer `json:"to,omitempty"`
 }
 
 // NetworkPolicyEnabled reports whether the server's pods get

@@ -77,7 +77,10 @@ func buildBackendNetworkPolicy(s *v1beta1.MCPServer, o NetworkPolicyOptions) *ne
 	}
 	if np := s.Spec.NetworkPolicy; np != nil && np.Egress != nil {
 		spec.PolicyTypes = append(spec.PolicyTypes, networkingv1.PolicyTypeEgress)
-		spec.Egress = append([]networkingv1.NetworkPolicyEgressRule{dnsRule()}, np.Egress.Allow...)
+		spec.Egress = []networkingv1.NetworkPolicyEgressRule{dnsRule()}
+		for _, r := range np.Egress.Allow {
+			spec.Egress = append(spec.Egress, networkingv1.NetworkPolicyEgressRule{Ports: r.Ports, To: r.To})
+		}
 	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   typeMeta("networking.k8s.io/v1", "NetworkPolicy"),
@@ -121,7 +124,7 @@ func tcpPort(port int32) networkingv1.NetworkPolicyPort {
 func networkPolicyMessage(s *v1beta1.MCPServer) string {
 	from := "any client"
 	if np := s.Spec.NetworkPolicy; np != nil && np.Ingress != nil && len(np.Ingress.From) > 0 {
-		from = fmt.Sprintf("the %d sources in spec.networkPolicy.ingress.from and the operator", len(np.Ingress.From))
+		from = "the clients spec.networkPolicy.ingress.from lists, and the operator,"
 	}
 	backend := fmt.Sprintf("only this server's proxy pods on port %d", s.Spec.MCPPort)
 	if s.Spec.Transport == v1beta1.TransportStdio {
@@ -129,7 +132,7 @@ func networkPolicyMessage(s *v1beta1.MCPServer) string {
 	}
 	egress := "connects anywhere"
 	if np := s.Spec.NetworkPolicy; np != nil && np.Egress != nil {
-		egress = fmt.Sprintf("connects only to DNS and the %d rules in spec.networkPolicy.egress.allow", len(np.Egress.Allow))
+		egress = "connects only to DNS and what spec.networkPolicy.egress.allow lists"
 	}
 	return fmt.Sprintf("NetworkPolicy %s: the proxy accepts %s on port %d; NetworkPolicy %s: the MCP server accepts %s and %s. "+
 		"They take effect only where the cluster's network plugin enforces NetworkPolicies",

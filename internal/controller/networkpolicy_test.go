@@ -109,7 +109,7 @@ func TestBackendNetworkPolicy(t *testing.T) {
 			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(port))}},
 		}}
 	}
-	https := networkingv1.NetworkPolicyEgressRule{
+	https := v1beta1.NetworkPolicyEgressRule{
 		To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "203.0.113.0/24", Except: []string{"203.0.113.7/32"}}}},
 		Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(443))}},
 	}
@@ -138,10 +138,13 @@ func TestBackendNetworkPolicy(t *testing.T) {
 				Egress:      []networkingv1.NetworkPolicyEgressRule{{Ports: dnsPorts}},
 			})},
 		{name: "egress.allow follows the DNS rule, as written",
-			server: newServer(withNetworkPolicy(v1beta1.NetworkPolicyConfig{Egress: &v1beta1.NetworkPolicyEgress{Allow: []networkingv1.NetworkPolicyEgressRule{https}}})),
+			server: newServer(withNetworkPolicy(v1beta1.NetworkPolicyConfig{Egress: &v1beta1.NetworkPolicyEgress{Allow: []v1beta1.NetworkPolicyEgressRule{https}}})),
 			want: backendPolicy(networkingv1.NetworkPolicySpec{
 				PolicyTypes: []networkingv1.PolicyType{"Ingress", "Egress"},
-				Egress:      []networkingv1.NetworkPolicyEgressRule{{Ports: dnsPorts}, https},
+				Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: dnsPorts}, {
+					To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "203.0.113.0/24", Except: []string{"203.0.113.7/32"}}}},
+					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(443))}},
+				}},
 			})},
 	}
 	for _, tt := range tests {
@@ -167,16 +170,16 @@ func TestNetworkPolicyCondition(t *testing.T) {
 				Message: "NetworkPolicy mcp-osv-proxy: the proxy accepts any client on port 8080; NetworkPolicy mcp-osv-backend: " +
 					"the MCP server accepts no connection (the proxy attaches to a stdio server through the API server) and connects anywhere. " +
 					"They take effect only where the cluster's network plugin enforces NetworkPolicies"}},
-		{name: "counts the listed clients and egress rules of an HTTP server",
+		{name: "says what an HTTP server's listed clients and allow-list let through",
 			server: newServer(withTransport(v1beta1.TransportStreamableHTTP), withNetworkPolicy(v1beta1.NetworkPolicyConfig{
 				Ingress: &v1beta1.NetworkPolicyIngress{From: []networkingv1.NetworkPolicyPeer{teamA}},
 				Egress:  &v1beta1.NetworkPolicyEgress{},
 			})),
 			o: func() observation { o := readyWorkloads(); o.networkPolicies = true; return o }(),
 			want: &metav1.Condition{Type: "NetworkPolicyApplied", Status: metav1.ConditionTrue, Reason: "NetworkPoliciesApplied", ObservedGeneration: 3,
-				Message: "NetworkPolicy mcp-osv-proxy: the proxy accepts the 1 sources in spec.networkPolicy.ingress.from and the operator on port 8080; " +
+				Message: "NetworkPolicy mcp-osv-proxy: the proxy accepts the clients spec.networkPolicy.ingress.from lists, and the operator, on port 8080; " +
 					"NetworkPolicy mcp-osv-backend: the MCP server accepts only this server's proxy pods on port 8080 and connects only to DNS " +
-					"and the 0 rules in spec.networkPolicy.egress.allow. They take effect only where the cluster's network plugin enforces NetworkPolicies"}},
+					"and what spec.networkPolicy.egress.allow lists. They take effect only where the cluster's network plugin enforces NetworkPolicies"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

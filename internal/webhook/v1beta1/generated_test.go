@@ -111,6 +111,13 @@ var refusedServers = []struct {
 	{"an image with a double slash", `{image: "example//server"}`, "spec.image", "image reference"},
 	{"an image starting with '-'", `{image: "-example/server"}`, "spec.image", "image reference"},
 
+	// NetworkPolicies.
+	{"a peer that is both an address range and a selector", `{image: example/server, networkPolicy: {ingress: {from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}}}`, "spec.networkPolicy.ingress.from", "split an entry"},
+	{"an egress peer with neither", `{image: example/server, networkPolicy: {egress: {allow: [{to: [{}]}]}}}`, "spec.networkPolicy.egress.allow", "give one to an entry"},
+	{"a cidr without a prefix length", `{image: example/server, networkPolicy: {egress: {allow: [{to: [{ipBlock: {cidr: 10.0.0.1}}]}]}}}`, "spec.networkPolicy.egress.allow[0].to[0].ipBlock.cidr", "CIDR notation"},
+	{"an exception outside its cidr", `{image: example/server, networkPolicy: {ingress: {from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}}}`, "spec.networkPolicy.ingress.from[0].ipBlock.except[0]", "strictly inside"},
+	{"a port range that ends before it starts", `{image: example/server, networkPolicy: {egress: {allow: [{ports: [{port: 8000, endPort: 7000}]}]}}}`, "spec.networkPolicy.egress.allow[0].ports[0].endPort", "between port"},
+	{"a namespace selector with an invalid label key", `{image: example/server, networkPolicy: {ingress: {from: [{namespaceSelector: {matchLabels: {"bad key": x}}}]}}}`, "spec.networkPolicy.ingress.from[0].namespaceSelector.matchLabels", "name part must consist"},
 	// ToolHive fields Switchboard does not serve yet.
 	{"an externalAuthConfigRef", `{image: example/server, externalAuthConfigRef: {name: github}}`, "spec.externalAuthConfigRef", "not supported yet by Switchboard (MCPExternalAuthConfig); remove it"},
 	{"a webhookConfigRef", `{image: example/server, webhookConfigRef: {name: hooks}}`, "spec.webhookConfigRef", "not supported yet by Switchboard (MCPWebhookConfig); remove it"},
@@ -164,6 +171,11 @@ var admittedServers = []struct {
 		podTemplateSpec: {spec: {containers: [{name: mcp}, {name: log, image: busybox, volumeMounts: [{name: data, mountPath: /logs, readOnly: true}]}]}}}`, nil},
 	{"a rate-limited stdio server, whose buckets use its Redis", "stdio-ratelimit", `{image: example/server, sessionStorage: {provider: redis, address: "redis:6379"},
 		rateLimiting: {shared: {maxTokens: 10, refillPeriod: 1s}}}`, nil},
+	{"NetworkPolicies with listed clients and an egress allow-list", "netpol", `{image: example/server, transport: streamable-http, networkPolicy: {
+		ingress: {from: [{namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchLabels: {role: agent}}}, {ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]},
+		egress: {allow: [{to: [{ipBlock: {cidr: 203.0.113.0/24}}], ports: [{protocol: TCP, port: 443}, {port: 30000, endPort: 32767}, {protocol: UDP, port: ntp}]}]}}}`, nil},
+	{"NetworkPolicies turned off, rules kept", "netpol-off", `{image: example/server, networkPolicy: {enabled: false, egress: {}}}`,
+		[]string{"have no effect while spec.networkPolicy.enabled is false"}},
 	{"request size and read timeout", "limits-proxy", `{image: example/server, maxRequestBodySize: 1048576, proxyReadTimeout: 1m30s, endpointPrefix: /tools, trustProxyHeaders: true}`, nil},
 	{"a secret key with dots and dashes", "secret-key", `{image: example/server, secrets: [{name: api-keys, key: github.token-v2, targetEnvName: GITHUB_TOKEN}]}`,
 		[]string{`Secret "api-keys" not found`}},

@@ -18,7 +18,7 @@ func TestValidateNetworkPolicy(t *testing.T) {
 			s.NetworkPolicy = &v1beta1.NetworkPolicyConfig{Ingress: &v1beta1.NetworkPolicyIngress{From: peers}}
 		}
 	}
-	allow := func(rules ...networkingv1.NetworkPolicyEgressRule) func(*v1beta1.MCPServerSpec) {
+	allow := func(rules ...v1beta1.NetworkPolicyEgressRule) func(*v1beta1.MCPServerSpec) {
 		return func(s *v1beta1.MCPServerSpec) {
 			s.NetworkPolicy = &v1beta1.NetworkPolicyConfig{Egress: &v1beta1.NetworkPolicyEgress{Allow: rules}}
 		}
@@ -45,19 +45,19 @@ func TestValidateNetworkPolicy(t *testing.T) {
 		)), wantErrs: []string{"spec.networkPolicy.ingress.from[0].podSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'"}},
 		{name: "a cidr must parse", server: server(from(block("10.0.0.0"))),
 			wantErrs: []string{`spec.networkPolicy.ingress.from[0].ipBlock.cidr: Invalid value: "10.0.0.0": must be an address range in CIDR notation, such as 10.0.0.0/8, 203.0.113.7/32 or 2001:db8::/32`}},
-		{name: "an exception must lie strictly inside its cidr", server: server(allow(networkingv1.NetworkPolicyEgressRule{
+		{name: "an exception must lie strictly inside its cidr", server: server(allow(v1beta1.NetworkPolicyEgressRule{
 			To: []networkingv1.NetworkPolicyPeer{block("203.0.113.0/24", "198.51.100.0/25", "203.0.113.0/24", "2001:db8::/64")},
 		})), wantErrs: []string{
 			`spec.networkPolicy.egress.allow[0].to[0].ipBlock.except[0]: Invalid value: "198.51.100.0/25": must be a range strictly inside cidr 203.0.113.0/24: an exception outside it excludes nothing`,
 			`spec.networkPolicy.egress.allow[0].to[0].ipBlock.except[1]: Invalid value: "203.0.113.0/24": must be a range strictly inside cidr 203.0.113.0/24: an exception outside it excludes nothing`,
 			`spec.networkPolicy.egress.allow[0].to[0].ipBlock.except[2]: Invalid value: "2001:db8::/64": must be a range strictly inside cidr 203.0.113.0/24: an exception outside it excludes nothing`,
 		}},
-		{name: "ports: numbers, names and ranges", server: server(allow(networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{
+		{name: "ports: numbers, names and ranges", server: server(allow(v1beta1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{
 			port(intstr.FromInt32(443), nil, corev1.ProtocolTCP),
 			port(intstr.FromString("https"), nil, corev1.ProtocolTCP),
 			port(intstr.FromInt32(30000), ptr.To[int32](32767), corev1.ProtocolUDP),
 		}}))},
-		{name: "ports: what the API server would refuse", server: server(allow(networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{
+		{name: "ports: what the API server would refuse", server: server(allow(v1beta1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{
 			port(intstr.FromInt32(70000), nil, corev1.ProtocolTCP),
 			port(intstr.FromString("https"), ptr.To[int32](500), "ICMP"),
 			port(intstr.FromInt32(8000), ptr.To[int32](7000), corev1.ProtocolTCP),
