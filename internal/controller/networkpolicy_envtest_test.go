@@ -27,19 +27,7 @@ func TestNetworkPoliciesFollowTheSpec(t *testing.T) {
 
 	policies := map[string]string{"mcp-fetch-proxy": "proxy", "mcp-fetch-backend": "mcp"}
 	for name, component := range policies {
-		eventually(t, "NetworkPolicy "+name, func() error {
-			var np networkingv1.NetworkPolicy
-			if err := get(t, ns, name, &np); err != nil {
-				return err
-			}
-			if refs := np.OwnerReferences; len(refs) != 1 || refs[0].Name != "fetch" || !ptr.Deref(refs[0].Controller, false) {
-				return fmt.Errorf("owner references %+v, want the MCPServer as controller", refs)
-			}
-			if got := np.Spec.PodSelector.MatchLabels["app.kubernetes.io/component"]; got != component {
-				return fmt.Errorf("selects component %q, want %q", got, component)
-			}
-			return nil
-		})
+		eventually(t, "NetworkPolicy "+name, func() error { return ownedPolicyOf(t, ns, name, component) })
 	}
 	var backend networkingv1.NetworkPolicy
 	if err := get(t, ns, "mcp-fetch-backend", &backend); err != nil {
@@ -83,7 +71,7 @@ func TestNetworkPoliciesFollowTheSpec(t *testing.T) {
 		eventually(t, "NetworkPolicy "+name+" removed", func() error {
 			var np networkingv1.NetworkPolicy
 			if err := get(t, ns, name, &np); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("get: %v, want not found", err)
+				return fmt.Errorf("get: %w, want not found", err)
 			}
 			return nil
 		})
@@ -94,6 +82,22 @@ func TestNetworkPoliciesFollowTheSpec(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// ownedPolicyOf: the NetworkPolicy exists, the server controls it, and it
+// selects the pods of component.
+func ownedPolicyOf(t *testing.T, ns, name, component string) error {
+	var np networkingv1.NetworkPolicy
+	if err := get(t, ns, name, &np); err != nil {
+		return err
+	}
+	if refs := np.OwnerReferences; len(refs) != 1 || refs[0].Name != "fetch" || !ptr.Deref(refs[0].Controller, false) {
+		return fmt.Errorf("owner references %+v, want the MCPServer as controller", refs)
+	}
+	if got := np.Spec.PodSelector.MatchLabels["app.kubernetes.io/component"]; got != component {
+		return fmt.Errorf("selects component %q, want %q", got, component)
+	}
+	return nil
 }
 
 // TestNetworkPolicyPeersAreCheckedByTheSchema: CEL refuses a peer that is

@@ -117,7 +117,7 @@ var refusedServers = []struct {
 	{"a cidr without a prefix length", `{image: example/server, networkPolicy: {egress: {allow: [{to: [{ipBlock: {cidr: 10.0.0.1}}]}]}}}`, "spec.networkPolicy.egress.allow[0].to[0].ipBlock.cidr", "CIDR notation"},
 	{"an exception outside its cidr", `{image: example/server, networkPolicy: {ingress: {from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}}}`, "spec.networkPolicy.ingress.from[0].ipBlock.except[0]", "strictly inside"},
 	{"a port range that ends before it starts", `{image: example/server, networkPolicy: {egress: {allow: [{ports: [{port: 8000, endPort: 7000}]}]}}}`, "spec.networkPolicy.egress.allow[0].ports[0].endPort", "between port"},
-	{"a namespace selector with an invalid label key", `{image: example/server, networkPolicy: {ingress: {from: [{namespaceSelector: {matchLabels: {"bad key": x}}}]}}}`, "spec.networkPolicy.ingress.from[0].namespaceSelector.matchLabels", "name part must consist"},
+	{"a namespace selector with an invalid label key", `{image: example/server, networkPolicy: {ingress: {from: [{namespaceSelector: {matchLabels: {"bad key": x}}}]}}}`, "spec.networkPolicy.ingress.from[0].namespaceSelector.matchLabels", "change the selector"},
 	// ToolHive fields Switchboard does not serve yet.
 	{"an externalAuthConfigRef", `{image: example/server, externalAuthConfigRef: {name: github}}`, "spec.externalAuthConfigRef", "not supported yet by Switchboard (MCPExternalAuthConfig); remove it"},
 	{"a webhookConfigRef", `{image: example/server, webhookConfigRef: {name: hooks}}`, "spec.webhookConfigRef", "not supported yet by Switchboard (MCPWebhookConfig); remove it"},

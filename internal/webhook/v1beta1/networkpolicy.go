@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -56,16 +57,23 @@ func networkPolicyWarnings(np *v1beta1.NetworkPolicyConfig) []string {
 }
 
 func validatePeer(peer networkingv1.NetworkPolicyPeer, p *field.Path) field.ErrorList {
-	opts := metav1validation.LabelSelectorValidationOptions{}
-	var errs field.ErrorList
-	if peer.PodSelector != nil {
-		errs = append(errs, metav1validation.ValidateLabelSelector(peer.PodSelector, opts, p.Child("podSelector"))...)
-	}
-	if peer.NamespaceSelector != nil {
-		errs = append(errs, metav1validation.ValidateLabelSelector(peer.NamespaceSelector, opts, p.Child("namespaceSelector"))...)
-	}
+	errs := validateSelector(peer.PodSelector, p.Child("podSelector"))
+	errs = append(errs, validateSelector(peer.NamespaceSelector, p.Child("namespaceSelector"))...)
 	if b := peer.IPBlock; b != nil {
 		errs = append(errs, validateIPBlock(b, p.Child("ipBlock"))...)
+	}
+	return errs
+}
+
+// validateSelector checks a label selector as the API server does, and
+// says what to do.
+func validateSelector(sel *metav1.LabelSelector, p *field.Path) field.ErrorList {
+	if sel == nil {
+		return nil
+	}
+	errs := metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, p)
+	for _, e := range errs {
+		e.Detail += ": change the selector"
 	}
 	return errs
 }

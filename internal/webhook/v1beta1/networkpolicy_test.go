@@ -42,7 +42,7 @@ func TestValidateNetworkPolicy(t *testing.T) {
 		))},
 		{name: "a selector is checked as the API server checks it", server: server(from(
 			networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "role", Operator: "In"}}}},
-		)), wantErrs: []string{"spec.networkPolicy.ingress.from[0].podSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'"}},
+		)), wantErrs: []string{"spec.networkPolicy.ingress.from[0].podSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn': change the selector"}},
 		{name: "a cidr must parse", server: server(from(block("10.0.0.0"))),
 			wantErrs: []string{`spec.networkPolicy.ingress.from[0].ipBlock.cidr: Invalid value: "10.0.0.0": must be an address range in CIDR notation, such as 10.0.0.0/8, 203.0.113.7/32 or 2001:db8::/32`}},
 		{name: "an exception must lie strictly inside its cidr", server: server(allow(v1beta1.NetworkPolicyEgressRule{
