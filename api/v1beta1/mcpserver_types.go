@@ -120,7 +120,8 @@ type MCPServerSpec struct {
 
 	// PermissionProfile is deprecated and has no effect: ToolHive's operator
 	// does not enforce permission profiles either. Admission warns when it
-	// is set; restrict the pod with podTemplateSpec's securityContext.
+	// is set; restrict the pod with podTemplateSpec's securityContext, and
+	// its network with networkPolicy.egress.
 	// +optional
 	PermissionProfile *PermissionProfileRef `json:"permissionProfile,omitempty"`
 

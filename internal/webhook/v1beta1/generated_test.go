@@ -143,7 +143,7 @@ var admittedServers = []struct {
 	{"proxyMode streamable-http on an sse server", "sse-proxymode", `{image: example/server, transport: sse, proxyMode: streamable-http}`,
 		[]string{"spec.proxyMode streamable-http is ignored on an sse server, as in ToolHive"}},
 	{"a deprecated permissionProfile", "profile", `{image: example/server, permissionProfile: {type: builtin, name: network}}`,
-		[]string{"spec.permissionProfile is deprecated and has no effect, as in ToolHive; restrict the pod with podTemplateSpec securityContext"}},
+		[]string{"spec.permissionProfile is deprecated and has no effect, as in ToolHive; restrict the pod with podTemplateSpec securityContext, and its network with spec.networkPolicy.egress"}},
 	{"a pod template with sidecars and a native sidecar init container", "sidecars", `{image: example/server, podTemplateSpec: {spec: {
 		initContainers: [{name: proxy-init, image: busybox, restartPolicy: Always}],
 		containers: [{name: log, image: busybox, args: [tail, -f, /dev/null]}, {name: mcp, resources: {limits: {memory: 256Mi}}}, {name: metrics, image: exporter, ports: [{name: metrics, containerPort: 9100}]}]}}}`, nil},

@@ -11,7 +11,7 @@ import (
 
 // permissionProfileIgnored is what admission says of spec.permissionProfile.
 const permissionProfileIgnored = "spec.permissionProfile is deprecated and has no effect, as in ToolHive; " +
-	"restrict the pod with podTemplateSpec securityContext"
+	"restrict the pod with podTemplateSpec securityContext, and its network with spec.networkPolicy.egress"
 
 // validateUnsupported refuses the ToolHive references Switchboard cannot
 // follow yet: accepting and ignoring one (it may be an authentication
