@@ -28,11 +28,15 @@ kubectl -n "$NS" wait mcpserver/osv --for=condition=Ready --timeout=180s
 kubectl -n "$NS" get mcpservers
 log "4/4 port-forward service/mcp-osv-proxy $PORT:8080 and list the tools"
 go build -o bin/switchboard ./cmd/switchboard
-kubectl -n "$NS" port-forward service/mcp-osv-proxy "$PORT:8080" >/dev/null 2>&1 &
+# kubectl itself in the background (not the shell function, whose subshell
+# $! would name): the trap then stops the forward, and the quickstart
+# leaves nothing of its own running but the cluster.
+"$BIN/kubectl" -n "$NS" port-forward service/mcp-osv-proxy "$PORT:8080" >/dev/null 2>&1 &
 pf=$!
-trap 'kill $pf 2>/dev/null' EXIT
+trap 'kill $pf 2>/dev/null; wait $pf 2>/dev/null' EXIT
 for _ in $(seq 1 50); do curl -fs "http://localhost:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -s "http://localhost:$PORT/health"; echo
 bin/switchboard mcp list tools --server "http://localhost:$PORT/mcp"
 log "done in $((SECONDS - start)) s. Try:  KUBECONFIG=$KUBECONFIG $BIN/kubectl -n $NS describe mcpserver osv"
+log "reach the server again:  KUBECONFIG=$KUBECONFIG $BIN/kubectl -n $NS port-forward service/mcp-osv-proxy $PORT:8080 &  bin/switchboard mcp list tools --server http://localhost:$PORT/mcp"
 log "clean up with:  make cluster-down"
