@@ -30,6 +30,9 @@ func TestInClusterClientReachesServerByStatusURL(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			n := newNamespace(t)
+			// Made now, so that its default ServiceAccount is there when
+			// the client pod is created.
+			clients := newNamespace(t)
 			name := "dns-" + strings.ReplaceAll(transport, "-", "")
 			n.mustApply(manifest(name, transport))
 			n.waitReady(name)
@@ -39,7 +42,6 @@ func TestInClusterClientReachesServerByStatusURL(t *testing.T) {
 			if !strings.HasPrefix(url, "http://"+host+":8080/") {
 				t.Fatalf("status.url is %q; want http://%s:8080/…", url, host)
 			}
-			clients := newNamespace(t)
 			if out := clients.runClient(t, "by-status-url", url, "add", `{"a":2,"b":3}`); out != "5" {
 				t.Errorf("add 2 3 through %s from namespace %s answered %q; want 5", url, clients.name, out)
 			}
