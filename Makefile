@@ -101,7 +101,7 @@ cluster-down: ## Stop the local cluster and remove its processes, mounts, bridge
 	hack/cluster-down.sh
 
 .PHONY: images
-images: ## Build the operator, proxy, test MCP server and pause images (no Docker) and load them into the local cluster.
+images: ## Build the operator, proxy, test MCP server, CLI and pause images (no Docker) and load them into the local cluster.
 	hack/images.sh
 
 .PHONY: jaeger-image

@@ -6,9 +6,13 @@
 # containerd, runc and CNI plugins. Pods run for real in network namespaces
 # on a host-only bridge.
 #
+# Cluster DNS: CoreDNS (hack/coredns.sh builds it) serves cluster.local as
+# the Service kube-dns at 10.96.0.10, the nameserver the kubelet gives pods.
+#
 # Usage: hack/cluster-up.sh [--fake-nodes N]     (hack/cluster-down.sh stops it)
 # Writes the admin kubeconfig to bin/cluster/kubeconfig. Idempotent: a
-# running cluster is left as it is.
+# running cluster is left as it is (one an older version of this script
+# started gets the cluster DNS: kubelet restarted with it, CoreDNS deployed).
 #
 # Listening: every component on 127.0.0.1, except the API server, which
 # listens on the pod bridge's gateway address (10.244.0.1, host-only) so
@@ -24,6 +28,8 @@ NODE=switchboard-node
 POD_CIDR=10.244.0.0/24
 GATEWAY=10.244.0.1
 SERVICE_CIDR=10.96.0.0/16
+DNS_IP=10.96.0.10
+CLUSTER_DOMAIN=cluster.local
 API=https://$GATEWAY:6443
 FAKE_NODES=0
 [ "${1:-}" = --fake-nodes ] && FAKE_NODES=${2:-3}
@@ -33,6 +39,71 @@ die() { log "ERROR: $*"; exit 1; }
 running() { [ -f "$D/pid/$1" ] && kill -0 "$(cat "$D/pid/$1")" 2>/dev/null; }
 export KUBECONFIG=$D/kubeconfig
 kubectl() { "$BIN/kubectl" "$@"; }
+pki=$D/pki
+
+start() { # name command...
+  local name=$1; shift
+  running "$name" && return
+  "$@" > "$D/logs/$name.log" 2>&1 &
+  echo $! > "$D/pid/$name"
+  log "started $name (pid $!, log bin/cluster/logs/$name.log)"
+}
+wait_for() { # what seconds command...
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq 1 $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$what not ready after ${secs}s; see bin/cluster/logs"
+}
+
+kubelet_config() {
+  cat > "$D/etc/kubelet.yaml" <<KUBELET
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: 10250
+healthzBindAddress: 127.0.0.1
+readOnlyPort: 0
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failSwapOn: false
+containerRuntimeEndpoint: unix://$D/run/containerd.sock
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: "$pki/ca.crt"}
+authorization: {mode: Webhook}
+tlsCertFile: "$pki/kubelet.crt"
+tlsPrivateKeyFile: "$pki/kubelet.key"
+clusterDNS: [$DNS_IP]
+clusterDomain: $CLUSTER_DOMAIN
+resolvConf: /etc/resolv.conf
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+KUBELET
+}
+
+start_kubelet() {
+  start kubelet "$BIN/kubelet" --config "$D/etc/kubelet.yaml" --kubeconfig "$D/kubelet.kubeconfig" \
+    --hostname-override "$NODE" --root-dir "$D/kubelet" --node-ip 127.0.0.1
+  wait_for "node registration" 60 kubectl get node "$NODE"
+  # kubelet refuses a loopback node IP and then reports no address, so the API
+  # server could not reach it for logs, exec, attach and port-forward.
+  kubectl patch node "$NODE" --subresource=status --type=merge \
+    -p '{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}]}}' >/dev/null
+}
+
+# The cluster DNS: CoreDNS's image (built once, cached in bin/coredns)
+# loaded into containerd, then hack/coredns.yaml; waits until it serves.
+cluster_dns() {
+  "$root/hack/coredns.sh"
+  sed "s|switchboard.local/coredns:v[0-9.]*|switchboard.local/coredns:v$COREDNS_VERSION|" "$root/hack/coredns.yaml" |
+    kubectl apply -f - >/dev/null
+  kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null ||
+    die "CoreDNS not ready after 120s: kubectl -n kube-system describe pods -l k8s-app=kube-dns"
+  log "cluster DNS: CoreDNS v$COREDNS_VERSION at $DNS_IP serves $CLUSTER_DOMAIN"
+}
 
 if [ "${CLUSTER:-local}" = kind ]; then
   # Where kind and a Docker engine exist: a kind cluster instead, same
@@ -63,6 +134,18 @@ fi
 
 if running kube-apiserver && kubectl get --raw /readyz >/dev/null 2>&1; then
   if running kubelet && running kube-proxy; then
+    if ! grep -q "^clusterDNS: \[$DNS_IP\]" "$D/etc/kubelet.yaml"; then
+      # Started by an older version of this script: pods created from now
+      # on get the cluster DNS (running ones keep their resolv.conf).
+      log "restarting kubelet with clusterDNS $DNS_IP"
+      kill "$(cat "$D/pid/kubelet")"
+      for _ in $(seq 1 50); do running kubelet || break; sleep 0.2; done
+      rm -f "$D/pid/kubelet"
+      kubelet_config
+      start_kubelet
+      wait_for "node Ready" 90 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
+    fi
+    kubectl -n kube-system get deployment coredns >/dev/null 2>&1 || cluster_dns
     log "already running: export KUBECONFIG=$KUBECONFIG"
     exit 0
   fi
@@ -71,9 +154,10 @@ if running kube-apiserver && kubectl get --raw /readyz >/dev/null 2>&1; then
   "$root/hack/cluster-down.sh"
 fi
 mkdir -p "$D"/{pki,pid,logs,run,etc/cni,containerd,kubelet,etcd}
+# CoreDNS is built (once) before any component runs and wants the CPU.
+"$root/hack/coredns.sh" --no-load
 
 # --- certificates: one CA; every client authenticates with its own cert ---
-pki=$D/pki
 cert() { # name CN O [SANs]
   local name=$1 cn=$2 o=$3 san=${4:-}
   [ -f "$pki/$name.crt" ] && return
@@ -120,19 +204,6 @@ KC
 }
 kubeconfig admin admin; cp "$D/admin.kubeconfig" "$D/kubeconfig"
 for n in controller-manager scheduler kube-proxy kubelet; do kubeconfig "$n" "$n"; done
-
-start() { # name command...
-  local name=$1; shift
-  running "$name" && return
-  "$@" > "$D/logs/$name.log" 2>&1 &
-  echo $! > "$D/pid/$name"
-  log "started $name (pid $!, log bin/cluster/logs/$name.log)"
-}
-wait_for() { # what seconds command...
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq 1 $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  die "$what not ready after ${secs}s; see bin/cluster/logs"
-}
 
 # --- the pod bridge first: the API server listens on its gateway ---
 if ! ip link show cni0 >/dev/null 2>&1; then
@@ -209,45 +280,15 @@ if ! ctr --address "$D/run/containerd.sock" -n k8s.io images ls -q | grep -q "/p
 fi
 
 # --- the node ---
-cat > "$D/etc/kubelet.yaml" <<KUBELET
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: 127.0.0.1
-port: 10250
-healthzBindAddress: 127.0.0.1
-readOnlyPort: 0
-failCgroupV1: false
-cgroupDriver: cgroupfs
-cgroupsPerQOS: false
-enforceNodeAllocatable: []
-failSwapOn: false
-containerRuntimeEndpoint: unix://$D/run/containerd.sock
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: "$pki/ca.crt"}
-authorization: {mode: Webhook}
-tlsCertFile: "$pki/kubelet.crt"
-tlsPrivateKeyFile: "$pki/kubelet.key"
-clusterDNS: []
-resolvConf: /etc/resolv.conf
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-KUBELET
-start kubelet "$BIN/kubelet" --config "$D/etc/kubelet.yaml" --kubeconfig "$D/kubelet.kubeconfig" \
-  --hostname-override "$NODE" --root-dir "$D/kubelet" --node-ip 127.0.0.1
-wait_for "node registration" 60 kubectl get node "$NODE"
-# kubelet refuses a loopback node IP and then reports no address, so the API
-# server could not reach it for logs, exec, attach and port-forward.
-kubectl patch node "$NODE" --subresource=status --type=merge \
-  -p '{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}]}}' >/dev/null
+kubelet_config
+start_kubelet
 kubectl patch node "$NODE" --type=merge -p "{\"spec\":{\"podCIDR\":\"$POD_CIDR\",\"podCIDRs\":[\"$POD_CIDR\"]}}" >/dev/null 2>&1 || true
 start kube-proxy "$BIN/kube-proxy" --kubeconfig "$D/kube-proxy.kubeconfig" --hostname-override "$NODE" \
   --bind-address 127.0.0.1 --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249 \
   --cluster-cidr "$POD_CIDR" --proxy-mode iptables --conntrack-max-per-core 0
 wait_for "node Ready" 90 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
 wait_for "default service account" 60 kubectl get serviceaccount default
+cluster_dns
 
 if [ "$FAKE_NODES" -gt 0 ]; then
   "$root/hack/fake-nodes.sh" "$FAKE_NODES"

@@ -12,9 +12,11 @@ started=
 if [ -z "${KUBECONFIG:-}" ]; then
   export KUBECONFIG=$root/bin/cluster/kubeconfig
   if [ ! -f bin/cluster/pid/kube-apiserver ] || ! kill -0 "$(cat bin/cluster/pid/kube-apiserver)" 2>/dev/null; then
-    hack/cluster-up.sh || exit 1
     started=1
   fi
+  # Also on a running cluster: one an older cluster-up started gets the
+  # cluster DNS the suite now needs (it returns at once otherwise).
+  hack/cluster-up.sh || exit 1
 fi
 rc=0
 hack/deploy-local.sh || rc=$?

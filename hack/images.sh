@@ -15,6 +15,8 @@ log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # name:package:user — the operator and proxy run as non-root; the test MCP
 # server and the test OIDC provider too. pause is the pods' sandbox image.
+# switchboard is the CLI, an MCP client for pods (the DNS e2e test calls a
+# tool through an MCPServer's status.url from inside the cluster).
 # go build -o bin/linux/ names a binary after its package's last path element: name.
 images=(
   "manager:./cmd/manager:65532:65532"
@@ -22,10 +24,11 @@ images=(
   "mcpserver:./test/mcpserver:65532:65532"
   "oidc-provider:./test/oidcprovider/cmd/oidc-provider:65532:65532"
   "pause:./hack/pause:65535:65535"
+  "switchboard:./cmd/switchboard:65532:65532"
 )
 log "building linux/amd64 binaries"
 CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o bin/linux/ \
-  ./cmd/manager ./cmd/proxy ./test/mcpserver ./test/oidcprovider/cmd/oidc-provider ./hack/pause
+  ./cmd/manager ./cmd/proxy ./test/mcpserver ./test/oidcprovider/cmd/oidc-provider ./hack/pause ./cmd/switchboard
 go build -o bin/imagebuild ./hack/imagebuild
 for spec in "${images[@]}"; do
   IFS=: read -r name _ user group <<<"$spec"

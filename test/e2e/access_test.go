@@ -300,8 +300,9 @@ spec:
   ports: [{port: 8080, targetPort: 8080}]
 `)
 	ip := n.must("get", "service", "oidc", "-o", "jsonpath={.spec.clusterIP}")
-	// No cluster DNS on the local cluster: the issuer is the Service IP,
-	// reachable from the proxy pod and through a port-forward alike.
+	// The issuer is the Service IP, not its cluster DNS name: the proxy pod
+	// and this test process on the node (which resolves no cluster names)
+	// must both reach it under the same URL.
 	iss := "http://" + ip + ":8080"
 	clients := `[{"id":"alice","secret":"a","groups":["eng"],"audience":"` + e2eAudience + `"},` +
 		`{"id":"bob","secret":"b","groups":["sales"],"audience":"` + e2eAudience + `"},` +

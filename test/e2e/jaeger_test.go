@@ -23,7 +23,7 @@ import (
 // OTLP, read back through Jaeger's query API.
 type jaeger struct {
 	// OTLPGRPC is the OTLP/gRPC receiver as host:port, the Service's
-	// ClusterIP (the local cluster has no DNS): a pod exports to it with
+	// ClusterIP (which works on clusters with no DNS): a pod exports to it with
 	// OTEL_EXPORTER_OTLP_ENDPOINT=http://<OTLPGRPC>.
 	OTLPGRPC string
 	// OTLPHTTP is the OTLP/HTTP receiver's base URL, http://<ClusterIP>:4318:
