@@ -104,6 +104,10 @@ cluster-down: ## Stop the local cluster and remove its processes, mounts, bridge
 images: ## Build the operator, proxy, test MCP server, CLI and pause images (no Docker) and load them into the local cluster.
 	hack/images.sh
 
+.PHONY: traefik
+traefik: ## Build Traefik v$(TRAEFIK_VERSION) as an image and install it into the local cluster as its Ingress and Gateway API controller (listener 127.0.0.1:18000).
+	hack/traefik.sh
+
 .PHONY: jaeger-image
 jaeger-image: ## Build Jaeger v$(JAEGER_VERSION) all-in-one (the tracing tests' trace backend) as an image and load it into the local cluster.
 	hack/jaeger.sh

@@ -1,0 +1,209 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/switchboard-mcp/switchboard/internal/naming"
+)
+
+// gatewayListener is Traefik's listener on this host (hack/traefik.sh
+// installs Traefik and publishes its entry point as a hostPort, as a kind
+// cluster publishes its ingress controller): a client outside the cluster
+// network reaches the MCPServers only through it.
+const gatewayListener = "http://127.0.0.1:18000"
+
+// behindGateway is an MCPServer of the test server behind a gateway that routes
+// prefix to it: the proxy advertises its endpoints under prefix, and with
+// trust, under the X-Forwarded-Prefix the gateway sends instead.
+func behindGateway(name, transport, prefix string, trust bool) string {
+	return manifest(name, transport) + fmt.Sprintf("  endpointPrefix: %s\n  trustProxyHeaders: %t\n", prefix, trust)
+}
+
+// The README's Ingress and HTTPRoute, written as a user would: from the
+// host, through the gateway's listener, an MCP client lists and calls the
+// tools of an sse and a streamable-http server under a path prefix that the
+// gateway strips. For sse, the endpoint event the client follows carries
+// the prefix it came in under.
+func TestGatewayRoutesUnderAPathPrefix(t *testing.T) {
+	if out, err := kubectl("-n", "traefik", "rollout", "status", "deployment/traefik", "--timeout=60s"); err != nil {
+		t.Fatalf("no gateway: Traefik is not running in namespace traefik (hack/traefik.sh installs it): %v\n%s", err, out)
+	}
+	n := newNamespace(t)
+	p := func(s string) string { return "/" + n.name + "/" + s }
+	n.mustApply(behindGateway("legacy", "sse", p("legacy"), true) + "---\n" +
+		behindGateway("stream", "streamable-http", p("stream"), true) + "---\n" +
+		behindGateway("routed", "sse", p("routed"), false))
+	n.mustApply(ingress(n.name, p("legacy"), p("alias"), p("stream")))
+	n.mustApply(httpRoute(p("routed"), p("routed-stream")))
+	for _, s := range []string{"legacy", "stream", "routed"} {
+		n.waitReady(s)
+	}
+
+	cases := []struct {
+		name, server, transport, prefix string
+	}{
+		{"Ingress to an sse server", "legacy", "sse", p("legacy")},
+		// One server under a second prefix: the endpoint is the
+		// X-Forwarded-Prefix the gateway sends, not the endpointPrefix.
+		{"Ingress to an sse server under another prefix", "legacy", "sse", p("alias")},
+		{"Ingress to a streamable-http server", "stream", "streamable-http", p("stream")},
+		// Gateway API's URLRewrite sends no X-Forwarded-Prefix: the
+		// endpointPrefix alone makes the endpoint right.
+		{"HTTPRoute to an sse server", "routed", "sse", p("routed")},
+		{"HTTPRoute to a streamable-http server", "stream", "streamable-http", p("routed-stream")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base := gatewayListener + c.prefix
+			if c.transport == "sse" {
+				var endpoint string
+				eventually(t, 90*time.Second, func() string {
+					var err error
+					if endpoint, err = sseEndpointEvent(base + "/sse"); err != nil {
+						return err.Error()
+					}
+					return ""
+				})
+				if !strings.HasPrefix(endpoint, c.prefix+"/messages?") {
+					t.Errorf("GET %s/sse: endpoint event %q; want %s/messages?...", base, endpoint, c.prefix)
+				}
+			}
+			var cs *mcp.ClientSession
+			eventually(t, 90*time.Second, func() string {
+				var err error
+				if cs, err = connectThrough(base, c.transport); err != nil {
+					return "connect through the gateway: " + err.Error()
+				}
+				return ""
+			})
+			defer func() { _ = cs.Close() }()
+			checkTools(t, cs, c.server)
+		})
+	}
+}
+
+// ingress is a Traefik StripPrefix Middleware and the Ingress that routes
+// each prefix through it: legacy and alias to the sse server legacy, stream
+// to the streamable-http server stream.
+func ingress(namespace, legacy, alias, stream string) string {
+	path := func(prefix, server string) string {
+		return fmt.Sprintf(`
+      - path: %s
+        pathType: Prefix
+        backend: {service: {name: %s, port: {number: 8080}}}`, prefix, naming.ProxyServiceName(server))
+	}
+	return fmt.Sprintf(`apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata:
+  name: strip-mcp-prefix
+spec:
+  stripPrefix:
+    prefixes: [%s, %s, %s]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: mcp
+  annotations:
+    traefik.ingress.kubernetes.io/router.middlewares: %s-strip-mcp-prefix@kubernetescrd
+spec:
+  ingressClassName: traefik
+  rules:
+  - http:
+      paths:%s%s%s
+`, legacy, alias, stream, namespace, path(legacy, "legacy"), path(alias, "legacy"), path(stream, "stream"))
+}
+
+// httpRoute attaches to the Gateway traefik/traefik and routes routed to
+// the sse server routed and stream to the streamable-http server stream,
+// each prefix rewritten to /.
+func httpRoute(routed, stream string) string {
+	rule := func(prefix, server string) string {
+		return fmt.Sprintf(`
+  - matches: [{path: {type: PathPrefix, value: %s}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
+    backendRefs: [{name: %s, port: 8080}]`, prefix, naming.ProxyServiceName(server))
+	}
+	return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: mcp
+spec:
+  parentRefs: [{name: traefik, namespace: traefik}]
+  rules:` + rule(routed, "routed") + rule(stream, "stream") + "\n"
+}
+
+// sseEndpointEvent opens the legacy SSE stream and returns the data of its
+// endpoint event: where the client is told to POST its messages.
+func sseEndpointEvent(url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event:"); ok {
+			event = strings.TrimSpace(e)
+		}
+		if d, ok := strings.CutPrefix(line, "data:"); ok && event == "endpoint" {
+			return strings.TrimSpace(d), nil
+		}
+	}
+	return "", fmt.Errorf("GET %s: the stream ended without an endpoint event (%v)", url, sc.Err())
+}
+
+// connectThrough opens an MCP session at base (the gateway's listener and
+// the prefix) over transport.
+func connectThrough(base, transport string) (*mcp.ClientSession, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var tr mcp.Transport = &mcp.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1}
+	if transport == "sse" {
+		tr = &mcp.SSEClientTransport{Endpoint: base + "/sse"}
+	}
+	return mcp.NewClient(&mcp.Implementation{Name: "switchboard-e2e-gateway", Version: "1"}, nil).Connect(ctx, tr, nil)
+}
+
+// checkTools lists the tools and calls add and whoami, which names the
+// backend pod of server.
+func checkTools(t *testing.T, cs *mcp.ClientSession, server string) {
+	t.Helper()
+	if names := listed(t, cs); !slices.Contains(names, "add") || !slices.Contains(names, "whoami") {
+		t.Errorf("tools/list through the gateway: %v; want add and whoami among them", names)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add", Arguments: map[string]any{"a": 2, "b": 3}})
+	if err != nil || res.IsError || len(res.Content) != 1 {
+		t.Fatalf("tools/call add 2 3 through the gateway: %+v %v", res, err)
+	}
+	if tc, _ := res.Content[0].(*mcp.TextContent); tc == nil || tc.Text != "5" {
+		t.Errorf("add 2 3 through the gateway answered %+v; want 5", res.Content[0])
+	}
+	if who, err := whoami(cs); err != nil || who != server+"-0" {
+		t.Errorf("whoami through the gateway: %q %v; want the backend pod %s-0", who, err, server)
+	}
+}
