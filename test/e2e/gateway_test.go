@@ -172,7 +172,10 @@ func sseEndpointEvent(url string) (string, error) {
 			return strings.TrimSpace(d), nil
 		}
 	}
-	return "", fmt.Errorf("GET %s: the stream ended without an endpoint event (%v)", url, sc.Err())
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("GET %s: reading the stream: %w", url, err)
+	}
+	return "", fmt.Errorf("GET %s: the stream ended without an endpoint event", url)
 }
 
 // connectThrough opens an MCP session at base (the gateway's listener and
