@@ -82,7 +82,7 @@ func TestGatewayRoutesUnderAPathPrefix(t *testing.T) {
 			var cs *mcp.ClientSession
 			eventually(t, 90*time.Second, func() string {
 				var err error
-				if cs, err = connectThrough(base, c.transport); err != nil {
+				if cs, err = connectThrough(t, base, c.transport); err != nil {
 					return "connect through the gateway: " + err.Error()
 				}
 				return ""
@@ -179,10 +179,14 @@ func sseEndpointEvent(url string) (string, error) {
 }
 
 // connectThrough opens an MCP session at base (the gateway's listener and
-// the prefix) over transport.
-func connectThrough(base, transport string) (*mcp.ClientSession, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+// the prefix) over transport. The SDK's legacy SSE client reads its event
+// stream under the context Connect is given, so that context lives until
+// the test ends; only the handshake has a deadline.
+func connectThrough(t *testing.T, base, transport string) (*mcp.ClientSession, error) {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	handshake := time.AfterFunc(20*time.Second, cancel)
+	defer handshake.Stop()
 	var tr mcp.Transport = &mcp.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1}
 	if transport == "sse" {
 		tr = &mcp.SSEClientTransport{Endpoint: base + "/sse"}
