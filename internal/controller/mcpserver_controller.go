@@ -88,7 +88,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	o := observation{now: time.Now()}
 	tmpl, err := s.Spec.DecodePodTemplate()
 	o.templateErr = err
-	if o.refs, err = (refResolver{reader: r.APIReader}).resolve(ctx, s); err != nil {
+	if o.refs, err = (refResolver{reader: r.APIReader, configs: r.Client}).resolve(ctx, s); err != nil {
 		return ctrl.Result{}, fmt.Errorf("resolve references of %s: %w", req, err)
 	}
 	if s.DeletionTimestamp == nil && o.templateErr == nil {
