@@ -81,7 +81,9 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
-// writes are the requests that change something, as sorted strings.
+// writes are the distinct requests that change something, sorted. Once
+// each: a reconcile that starts before the cache has seen the operator's
+// own last write sends it again, as a no-op.
 func writes(reqs []apiRequest) []string {
 	var out []string
 	for _, r := range reqs {
@@ -90,7 +92,7 @@ func writes(reqs []apiRequest) []string {
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // settled waits until the operator has sent nothing in ns for a second.
