@@ -68,6 +68,11 @@ func send(ctx context.Context, c client.Client, obj client.Object, body *unstruc
 // to send. Any write by anyone bumps the resourceVersion, so drift is
 // corrected at the next reconcile as before; after a restart the applier
 // remembers nothing and applies every child once.
+//
+// The workloads' controllers write their status at every pod that starts,
+// bumping the resourceVersion with nothing to correct; for them the
+// generation (which the API server bumps at every change of spec) and the
+// metadata stand in for it.
 type applier struct {
 	mu   sync.Mutex
 	sent map[types.NamespacedName]map[childKey]appliedChild // by server
@@ -78,11 +83,36 @@ type childKey struct {
 	client.ObjectKey
 }
 
-// appliedChild is what the applier last sent for a child, and the
-// resourceVersion it got back.
+// appliedChild is what the applier last sent for a child, and what of the
+// object it got back tells whether it still stands.
 type appliedChild struct {
 	hash            [sha256.Size]byte
 	resourceVersion string
+	// generation and meta (a hash of the labels, annotations and owner
+	// references) for the kinds in statusChurns; generation 0 otherwise.
+	generation int64
+	meta       [sha256.Size]byte
+}
+
+// statusChurns are the kinds whose status is written often and whose
+// generation follows every change of their spec.
+var statusChurns = map[schema.GroupKind]bool{
+	{Group: "apps", Kind: "Deployment"}:  true,
+	{Group: "apps", Kind: "StatefulSet"}: true,
+}
+
+// standsIn tells whether the last apply still stands in live, the child as
+// the cache has it.
+func (last appliedChild) standsIn(live client.Object) bool {
+	if live.GetResourceVersion() == last.resourceVersion {
+		return true
+	}
+	return last.generation != 0 && live.GetGeneration() == last.generation && metaHash(live) == last.meta
+}
+
+func metaHash(obj metav1.Object) [sha256.Size]byte {
+	data, _ := json.Marshal([]any{obj.GetLabels(), obj.GetAnnotations(), obj.GetOwnerReferences()}) // cannot fail
+	return sha256.Sum256(data)
 }
 
 // apply applies obj, a child of server, unless it is as last applied.
@@ -99,7 +129,7 @@ func (a *applier) apply(ctx context.Context, c client.Client, server types.Names
 	want := appliedChild{hash: sha256.Sum256(data)}
 	if last, ok := a.last(server, key); ok && last.hash == want.hash {
 		live := cachedShape(obj)
-		if err := c.Get(ctx, key.ObjectKey, live); err == nil && live.GetResourceVersion() == last.resourceVersion {
+		if err := c.Get(ctx, key.ObjectKey, live); err == nil && last.standsIn(live) {
 			return nil
 		}
 	}
@@ -108,6 +138,9 @@ func (a *applier) apply(ctx context.Context, c client.Client, server types.Names
 		return err
 	}
 	want.resourceVersion = body.GetResourceVersion()
+	if statusChurns[key.gvk.GroupKind()] {
+		want.generation, want.meta = body.GetGeneration(), metaHash(body)
+	}
 	a.remember(server, key, want)
 	return nil
 }

@@ -131,11 +131,25 @@ func reconciles(t *testing.T) float64 {
 	return n
 }
 
+// reconciled waits until an MCPServer has been reconciled since the count
+// before, and the operator has settled in ns.
+func reconciled(t *testing.T, ns string, before float64) {
+	t.Helper()
+	eventually(t, "a reconcile", func() error {
+		if reconciles(t) <= before {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	settled(t, ns)
+}
+
 // TestUnchangedServerCostsNoRequests: once a server's children stand, a
 // reconcile that finds nothing changed sends the API server no request at
 // all (it compares the children in the cache, and the server references
-// nothing to read); a change of the spec applies again only the child it
-// changes. No Secret or ConfigMap is ever cached whole.
+// nothing to read), also after a workload's status changed; a child that
+// someone changed, or that the spec now wants otherwise, is applied again,
+// and only that one. No Secret or ConfigMap is ever cached whole.
 func TestUnchangedServerCostsNoRequests(t *testing.T) {
 	ns := namespace(t)
 	createServer(t, ns, "osv", v1beta1.MCPServerSpec{Image: "example/osv:1", Transport: v1beta1.TransportStreamableHTTP})
@@ -153,15 +167,48 @@ func TestUnchangedServerCostsNoRequests(t *testing.T) {
 	if err := k8s.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a reconcile", func() error {
-		if reconciles(t) <= before {
-			return errors.New("none yet")
+	reconciled(t, ns, before)
+	if reqs := apiRequests.since(mark, ns); len(reqs) > 0 {
+		t.Errorf("the reconcile of an unchanged server sent %v, want no request", reqs)
+	}
+
+	// The Deployment controller writes the status, as it does at every pod
+	// that starts: nothing to apply.
+	mark, before = apiRequests.mark(), reconciles(t)
+	var dep appsv1.Deployment
+	if err := get(t, ns, "osv", &dep); err != nil {
+		t.Fatal(err)
+	}
+	dep.Status = appsv1.DeploymentStatus{ObservedGeneration: dep.Generation, Replicas: 1, UnavailableReplicas: 1}
+	if err := k8s.Status().Update(ctx, &dep); err != nil {
+		t.Fatal(err)
+	}
+	reconciled(t, ns, before)
+	if reqs := apiRequests.since(mark, ns); len(reqs) > 0 {
+		t.Errorf("after a status write on the proxy Deployment the operator sent %v, want no request", reqs)
+	}
+
+	// Someone takes a label off: the Deployment is applied again.
+	mark = apiRequests.mark()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := get(t, ns, "osv", &dep); err != nil {
+			return err
+		}
+		delete(dep.Labels, naming.LabelComponent)
+		return k8s.Update(ctx, &dep)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workloads(t, ns, "osv", "the label back", func(dep *appsv1.Deployment, _ *appsv1.StatefulSet) error {
+		if _, ok := dep.Labels[naming.LabelComponent]; !ok {
+			return fmt.Errorf("labels %v", dep.Labels)
 		}
 		return nil
 	})
 	settled(t, ns)
-	if reqs := apiRequests.since(mark, ns); len(reqs) > 0 {
-		t.Errorf("the reconcile of an unchanged server sent %v, want no request", reqs)
+	if got, want := writes(apiRequests.since(mark, ns)), []string{"PATCH deployments/osv"}; !slices.Equal(got, want) {
+		t.Errorf("after a label was taken off the proxy Deployment the operator wrote %v, want %v", got, want)
 	}
 
 	mark = apiRequests.mark()
