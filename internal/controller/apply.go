@@ -159,7 +159,10 @@ func (a *applier) deleteIfOwned(ctx context.Context, c client.Client, server met
 	if !metav1.IsControlledBy(live, server) {
 		return nil
 	}
-	if err := c.Delete(ctx, live, client.Preconditions{UID: ptr.To(live.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+	// The UID precondition fails (a conflict) when the cache is behind and
+	// the name is now another object's, which is not ours to delete.
+	err := c.Delete(ctx, live, client.Preconditions{UID: ptr.To(live.GetUID())})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil
