@@ -59,7 +59,7 @@ func (r refResolver) resolveAccess(ctx context.Context, s *v1beta1.MCPServer, ou
 	}
 	if ref := s.Spec.AuthzConfigRef; ref != nil {
 		var c v1beta1.MCPAuthzConfig
-		err := r.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
+		err := r.configs.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
 		if err == nil {
 			doc.Authz, err = access.AuthzFromMCPAuthzConfig(&c.Spec, s.Name)
 			err = invalid("MCPAuthzConfig", ref.Name, err)
@@ -70,7 +70,7 @@ func (r refResolver) resolveAccess(ctx context.Context, s *v1beta1.MCPServer, ou
 	}
 	if ref := s.Spec.ToolConfigRef; ref != nil {
 		var c v1beta1.MCPToolConfig
-		err := r.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
+		err := r.configs.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
 		if err == nil {
 			doc.Tools, err = access.Tools(&c.Spec)
 			err = invalid("MCPToolConfig", ref.Name, err)
@@ -91,7 +91,7 @@ func (r refResolver) resolveAccess(ctx context.Context, s *v1beta1.MCPServer, ou
 // the Secret key of the introspection client secret.
 func (r refResolver) oidc(ctx context.Context, ns string, ref *v1beta1.MCPOIDCConfigReference) (*proxyconfig.OIDC, *v1beta1.SecretKeyRef, error) {
 	var c v1beta1.MCPOIDCConfig
-	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &c); err != nil {
+	if err := r.configs.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &c); err != nil {
 		return nil, nil, err
 	}
 	o, err := access.OIDC(&c.Spec, ref)

@@ -44,6 +44,9 @@ type MCPServerReconciler struct {
 	// which operator pods the proxy's policy admits.
 	NetworkPolicy NetworkPolicyOptions
 
+	// applied remembers what was last applied of each child, so that an
+	// unchanged server costs no requests.
+	applied applier
 	// recorded remembers the last transition evented per server: two
 	// reconciles can start from the same stale cached status.
 	recorded sync.Map // types.UID → string
@@ -72,6 +75,9 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	log := logf.FromContext(ctx)
 	var stored v1beta1.MCPServer
 	if err := r.Get(ctx, req.NamespacedName, &stored); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.applied.forgetServer(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Default again: a server admitted while the webhook was down must
@@ -82,7 +88,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	o := observation{now: time.Now()}
 	tmpl, err := s.Spec.DecodePodTemplate()
 	o.templateErr = err
-	if o.refs, err = (refResolver{reader: r.APIReader}).resolve(ctx, s); err != nil {
+	if o.refs, err = (refResolver{reader: r.APIReader, configs: r.Client}).resolve(ctx, s); err != nil {
 		return ctrl.Result{}, fmt.Errorf("resolve references of %s: %w", req, err)
 	}
 	if s.DeletionTimestamp == nil && o.templateErr == nil {
@@ -126,13 +132,13 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 func (r *MCPServerReconciler) applyChildren(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, refs resolvedRefs) error {
 	for _, obj := range desiredObjects(s, tmpl, r.ProxyImage, refs, r.NetworkPolicy) {
-		if err := apply(ctx, r.Client, obj); err != nil {
+		if err := r.applied.apply(ctx, r.Client, client.ObjectKeyFromObject(s), obj); err != nil {
 			return err
 		}
 	}
 	var errs []error
 	for _, obj := range unwantedObjects(s, tmpl, r.NetworkPolicy) {
-		errs = append(errs, deleteIfOwned(ctx, r.Client, s, obj))
+		errs = append(errs, r.applied.deleteIfOwned(ctx, r.Client, s, obj))
 	}
 	return errors.Join(errs...)
 }

@@ -48,10 +48,14 @@ type resolvedRefs struct {
 	telemetryReason, telemetryMessage string
 }
 
-// refResolver reads referenced objects straight from the API server, so the
-// operator keeps no cache of every Secret and ConfigMap in the cluster.
+// refResolver reads referenced Secrets and ConfigMaps straight from the API
+// server, so the operator keeps no cache of every Secret and ConfigMap in
+// the cluster. The config kinds it reads from the cache, which holds them
+// anyway for the watches that requeue their servers: a server's periodic
+// reconcile then costs no request for them.
 type refResolver struct {
-	reader client.Reader
+	reader  client.Reader // Secrets and ConfigMaps: uncached
+	configs client.Reader // MCPToolConfig, MCPOIDCConfig, MCPAuthzConfig, MCPTelemetryConfig: cached
 }
 
 // resolve looks up every object the server references and hashes the
@@ -189,7 +193,7 @@ func (r refResolver) configObject(ctx context.Context, ns string, ref v1beta1.Re
 		c := &v1beta1.MCPToolConfig{}
 		obj, status, hash = c, &c.Status, &out.toolHash
 	}
-	err := r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, obj)
+	err := r.configs.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
 		return fmt.Sprintf("%s %q (%s)", ref.Kind, ref.Name, ref.Path), nil
 	}

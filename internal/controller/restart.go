@@ -89,6 +89,17 @@ func (r *MCPServerReconciler) handleRestart(ctx context.Context, s *v1beta1.MCPS
 	if req.at == "" || req.processed {
 		return nil
 	}
+	// The cache may not show yet that an earlier reconcile handled this
+	// value (a pod event can overtake the MCPServer's): ask the API server
+	// before deleting pods a second time.
+	var fresh v1beta1.MCPServer
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), &fresh); err != nil {
+		return fmt.Errorf("get MCPServer to restart: %w", err)
+	}
+	if req = restartRequested(&fresh); req.at == "" || req.processed {
+		return nil
+	}
+	s = &fresh
 	if req.immediate {
 		// Uncached: a pod the cache has not seen yet restarts too.
 		var pods corev1.PodList

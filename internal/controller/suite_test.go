@@ -43,8 +43,12 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// startOperator runs the operator with its requests to the API server
+// recorded in apiRequests.
 func startOperator(cfg *rest.Config) (client.Client, error) {
-	mgr, err := operator.New(cfg, operator.Options{ProxyImage: "proxy:test", MetricsAddr: "0", ProbeAddr: "0"})
+	opCfg := rest.CopyConfig(cfg)
+	opCfg.WrapTransport = apiRequests.wrap
+	mgr, err := operator.New(opCfg, operator.Options{ProxyImage: "proxy:test", MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (r refResolver) resolveTelemetry(ctx context.Context, s *v1beta1.MCPServer,
 		return nil
 	}
 	var c v1beta1.MCPTelemetryConfig
-	err := r.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
+	err := r.configs.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &c)
 	switch {
 	case apierrors.IsNotFound(err):
 		out.telemetryReason = v1beta1.ReasonTelemetryConfigRefNotFound

@@ -84,6 +84,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	cacheOpts := cache.Options{
+		// Nothing reads managedFields from the cache (the reconciler compares
+		// resourceVersions); they are often the larger part of an object's
+		// metadata, kept for every child, pod and Secret watched.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		// Only the pods of MCPServers, not every pod in the cluster.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{naming.LabelName: naming.AppName})},
