@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,10 +25,17 @@ func (p *procs) start(name string, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-func (p procs) stop() {
-	for _, cmd := range p {
-		_ = cmd.Process.Kill()
+// stop asks every process to end (SIGTERM: a proxy then ends its stdio
+// server itself, which leaves no orphan behind) and kills what is still
+// there after a few seconds.
+func (p *procs) stop() {
+	for _, cmd := range *p {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, cmd := range *p {
+		timer := time.AfterFunc(3*time.Second, func() { _ = cmd.Process.Kill() })
 		_ = cmd.Wait()
+		timer.Stop()
 	}
 }
 
@@ -50,7 +58,8 @@ func buildBinaries() (dir string, err error) {
 func (p *procs) startSwitchboard(bin string, flags ...string) (string, *exec.Cmd, error) {
 	addr := freeAddr()
 	_, port, _ := net.SplitHostPort(addr)
-	args := append([]string{"--bind-address=127.0.0.1", "--port=" + port, "--max-sessions=1048576"}, flags...)
+	args := append([]string{"--bind-address=127.0.0.1", "--port=" + port, "--max-sessions=1048576",
+		"--drain-delay=0", "--drain-timeout=1s"}, flags...)
 	cmd, err := p.start(bin+"/proxy", args...)
 	if err != nil {
 		return "", nil, err
