@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,8 +150,9 @@ func pathsSection(c config, bin, redisAddr string) error {
 	}
 	fmt.Printf("## tools/call echo through every path (%s, %s, %d CPUs, load average %s at the start)\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), loadAverage())
-	fmt.Printf("\n%d rounds; each round runs every path once for %s, the order turning; each session is a worker of its own; "+
-		"load generator, proxy and server are processes of their own; figures are medians over the rounds.\n", c.rounds, c.d)
+	fmt.Printf("\n%d round(s); each round runs every path once for %s, the order turning; each session is a worker of its own; "+
+		"load generator, proxy and server are processes of their own; figures are medians over the rounds; "+
+		"proxy CPU is the proxy process's utime+stime from /proc over the same window.\n", c.rounds, c.d)
 	byCount := map[int]rounds{}
 	for _, n := range c.counts {
 		if byCount[n], err = interleave(context.Background(), paths, n, c.rounds, c.d); err != nil {
@@ -160,6 +162,11 @@ func pathsSection(c config, bin, redisAddr string) error {
 	printPaths(paths, byCount, c.counts)
 	for _, why := range leftOut {
 		fmt.Printf("\nLeft out: %s\n", why)
+	}
+	if slices.ContainsFunc(paths, func(bp benchPath) bool { return strings.HasPrefix(bp.name, "ToolHive") }) {
+		fmt.Println("\nToolHive's transparent proxy is built from hack/tools/toolhive-proxy (Go " + version("TOOLHIVE_GO_TOOLCHAIN") +
+			"), with three modules the Go module proxy does not serve here substituted (golang.org/x/exp/jsonrpc2 by the " +
+			"x/tools code it was split from; jwkfetch and toolhive-core/redisconn by stubs, reached only with auth or Redis).")
 	}
 	fmt.Printf("\nLoad average at the end: %s\n", loadAverage())
 	return nil

@@ -53,7 +53,7 @@ func startPaths(p *procs, bin, redisAddr string, references bool) (paths []bench
 	} else if url, pid, err := startToolHive(p, server); err != nil {
 		leftOut = append(leftOut, fmt.Sprintf("ToolHive's transparent proxy: %v", err))
 	} else {
-		paths = append(paths, benchPath{name: "ToolHive transparent proxy (reference) → streamable HTTP", url: url, pid: pid, against: httpDirect})
+		paths = append(paths, benchPath{name: "ToolHive v" + version("TOOLHIVE_VERSION") + " transparent proxy (reference) → streamable HTTP", url: url, pid: pid, against: httpDirect})
 	}
 	paths = append(paths, benchPath{name: stdioDirect, stdio: bin + "/mcpserver"})
 	base, cmd, err = p.startSwitchboard(bin, "--transport=stdio", "--", bin+"/mcpserver")
@@ -67,9 +67,21 @@ func startPaths(p *procs, bin, redisAddr string, references bool) (paths []bench
 	if url, pid, err := startSupergateway(p, bin); err != nil {
 		leftOut = append(leftOut, fmt.Sprintf("supergateway: %v", err))
 	} else {
-		paths = append(paths, benchPath{name: "supergateway (reference) → stdio (a server process per session)", url: url, pid: pid, against: stdioDirect})
+		paths = append(paths, benchPath{name: "supergateway " + version("SUPERGATEWAY_VERSION") + " (reference) → stdio (a server process per session)", url: url, pid: pid, against: stdioDirect})
 	}
 	return paths, leftOut, nil
+}
+
+// version is a pin of hack/versions.env, which the install scripts build
+// and install from.
+func version(key string) string {
+	b, _ := os.ReadFile("hack/versions.env")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "(unknown version)"
 }
 
 // startToolHive runs ToolHive's transparent proxy (hack/toolhive-proxy.sh
