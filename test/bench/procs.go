@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -121,11 +122,12 @@ func freeAddr() string {
 
 // helper runs one of the project's install scripts (they print the path
 // of what they installed or built, cached in bin/) and returns that path,
-// or why there is none.
+// or why there is none. Their progress goes on to standard error: a first
+// build of ToolHive takes minutes.
 func helper(script string) (string, error) {
 	var stderr strings.Builder
 	cmd := exec.Command(script)
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
 	out, err := cmd.Output()
 	if err != nil {
 		var lines []string
