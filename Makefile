@@ -148,5 +148,6 @@ $(GOLANGCI_LINT):
 
 ##@ Benchmarks
 .PHONY: bench
-bench: redis ## Proxy vs direct, Redis vs memory routing: latency, throughput, sessions/s, idle-session memory (docs/benchmarks.md).
-	go run ./test/bench
+BENCH_FLAGS ?=
+bench: redis ## Every path vs direct (interleaved rounds, proxy CPU/1k calls; ToolHive, supergateway as references), access, observe, sessions/s, memory (docs/benchmarks.md). BENCH_FLAGS="-rounds 5 -duration 3s -sessions 1,8,32 -paths-only"
+	go run ./test/bench $(BENCH_FLAGS)

@@ -80,7 +80,7 @@ func accessCost(ctx context.Context, off, on, token string, rounds int, d time.D
 		if err != nil {
 			return fmt.Errorf("access on: %w", err)
 		}
-		offs, ons, diffs = append(offs, a.p50), append(ons, b.p50), append(diffs, b.p50-a.p50)
+		offs, ons, diffs = append(offs, a.P50), append(ons, b.P50), append(diffs, b.P50-a.P50)
 	}
 	slices.Sort(diffs)
 	slices.Sort(offs)

@@ -1,7 +1,21 @@
-// Command bench measures the proxy against the direct path in one run:
-// tools/call latency (p50, p99) and throughput per transport, and the memory
-// an idle session costs the proxy. `make bench` runs it; docs/benchmarks.md
-// records its figures.
+// Command bench measures the proxy against the direct path in one run.
+// `make bench` runs it; docs/benchmarks.md records its figures.
+//
+// The paths section reaches the test server's echo tool every way there
+// is: directly and through the proxy, over streamable HTTP and stdio, at
+// several session counts, with ToolHive's transparent proxy and
+// supergateway as reference rows when they can be built or installed.
+// Load generator (this binary again, with -load), proxy and server are
+// processes of their own, so the proxy's CPU time per call can be read
+// from /proc; the paths run interleaved for several rounds, and every
+// ratio is taken within a round. Its output is the markdown tables of
+// docs/benchmarks.md.
+//
+// The other sections compare proxies configured differently (access
+// control, audit and tracing, Redis session routing) and measure the
+// memory sessions cost.
+//
+//	go run ./test/bench -paths-only -rounds 3 -duration 2s -sessions 1,8
 package main
 
 import (
@@ -19,26 +33,43 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/switchboard-mcp/switchboard/internal/proxy"
 	"github.com/switchboard-mcp/switchboard/internal/proxy/mcptest"
-	"github.com/switchboard-mcp/switchboard/internal/proxy/proxytest"
 	"github.com/switchboard-mcp/switchboard/internal/proxyconfig"
 )
 
 func main() {
-	mcptest.MaybeServe() // this binary is also the stdio backend
-	duration := flag.Duration("duration", 5*time.Second, "load time per measurement")
-	clients := flag.Int("clients", 8, "concurrent client sessions")
+	mcptest.MaybeServe() // this binary is also the in-process proxies' stdio backend
+	duration := flag.Duration("duration", 3*time.Second, "load time of one path in one round")
+	nRounds := flag.Int("rounds", 5, "rounds of the paths section; each runs every path once, the order turning")
+	sessions := flag.String("sessions", "1,8,32", "session counts of the paths section, comma-separated (each session a worker of its own)")
+	pathsOnly := flag.Bool("paths-only", false, "run only the paths section (no access, observe, session rate or memory)")
+	references := flag.Bool("references", true, "build or install ToolHive's transparent proxy and supergateway for reference rows")
 	idle := flag.Int("idle-sessions", 10000, "idle sessions for the memory measure")
 	observeOnly := flag.Bool("observe-only", false, "measure only what audit events and tracing cost")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	var child loadChild
+	loadMode := flag.Bool("load", false, "be the load generator of one measurement (the bench runs itself so)")
+	flag.StringVar(&child.url, "load-url", "", "-load: the streamable-HTTP endpoint")
+	flag.StringVar(&child.stdio, "load-stdio", "", "-load: the stdio server to start for each session instead")
+	flag.IntVar(&child.sessions, "load-sessions", 1, "-load: concurrent sessions")
+	flag.IntVar(&child.o.warmup, "load-warmup", 20, "-load: calls per session before the window opens")
+	flag.IntVar(&child.o.cpuPID, "load-cpu-pid", 0, "-load: the process whose CPU time the window reads")
 	flag.Parse()
+	if *loadMode {
+		child.d = *duration
+		if err := child.run(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench -load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -50,29 +81,111 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var err error
 	if *observeOnly {
-		if err := observeAlone(); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			pprof.StopCPUProfile()
-			os.Exit(1)
+		err = observeAlone()
+	} else {
+		var counts []int
+		counts, err = parseCounts(*sessions)
+		if err == nil {
+			err = run(config{d: *duration, rounds: *nRounds, counts: counts, pathsOnly: *pathsOnly, references: *references, idle: *idle})
 		}
-		return
 	}
-	if err := run(*duration, *clients, *idle); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-type result struct {
-	calls    int
-	p50, p99 time.Duration
-	perSec   float64
+func parseCounts(list string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-sessions=%q: want positive counts, comma-separated", list)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
 }
 
-func run(d time.Duration, clients, idle int) error {
+// config is what one run measures.
+type config struct {
+	d                     time.Duration
+	rounds                int
+	counts                []int
+	pathsOnly, references bool
+	idle                  int
+}
+
+func run(c config) error {
+	bin, err := buildBinaries()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(bin) }()
+	redisAddr, stopRedis, err := startRedis()
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	if err := pathsSection(c, bin, redisAddr); err != nil {
+		return err
+	}
+	if c.pathsOnly {
+		return nil
+	}
+	return inProcessSections(c, bin, redisAddr)
+}
+
+// pathsSection measures every path, each as processes of their own,
+// interleaved, and prints the tables of docs/benchmarks.md.
+func pathsSection(c config, bin, redisAddr string) error {
+	var p procs
+	defer p.stop()
+	paths, leftOut, err := startPaths(&p, bin, redisAddr, c.references)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("## tools/call echo through every path (%s, %s, %d CPUs, load average %s at the start)\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), loadAverage())
+	fmt.Printf("\n%d round(s); each round runs every path once for %s, the order turning; each session is a worker of its own; "+
+		"load generator, proxy and server are processes of their own; figures are medians over the rounds; "+
+		"proxy CPU is the proxy process's utime+stime from /proc over the same window.\n", c.rounds, c.d)
+	byCount := map[int]rounds{}
+	for _, n := range c.counts {
+		if byCount[n], err = interleave(context.Background(), paths, n, c.rounds, c.d); err != nil {
+			return err
+		}
+	}
+	printPaths(paths, byCount, c.counts)
+	for _, why := range leftOut {
+		fmt.Printf("\nLeft out: %s\n", why)
+	}
+	if slices.ContainsFunc(paths, func(bp benchPath) bool { return strings.HasPrefix(bp.name, "ToolHive") }) {
+		fmt.Println("\nToolHive's transparent proxy is built from hack/tools/toolhive-proxy (Go " + version("TOOLHIVE_GO_TOOLCHAIN") +
+			"), with three modules the Go module proxy does not serve here substituted (golang.org/x/exp/jsonrpc2 by the " +
+			"x/tools code it was split from; jwkfetch and toolhive-core/redisconn by stubs, reached only with auth or Redis).")
+	}
+	fmt.Printf("\nLoad average at the end: %s\n", loadAverage())
+	return nil
+}
+
+// loadAverage is /proc/loadavg's first three figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// inProcessSections are the measures that need the proxy in this process
+// (idle-session heap) or compare proxies configured differently: access
+// control, audit and tracing, new sessions per second, memory at the cap.
+func inProcessSections(c config, bin, redisAddr string) error {
 	ctx := context.Background()
-	// Streamable HTTP: the Go SDK server directly, and through the proxy.
 	direct := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer() }, nil))
 	defer direct.Close()
 	httpProxy, stopHTTP, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http"}, Local: proxyconfig.Local{BackendURL: direct.URL + "/mcp"}})
@@ -92,42 +205,13 @@ func run(d time.Duration, clients, idle int) error {
 		return err
 	}
 	defer stopAccess()
-	redisAddr, stopRedis, err := startRedis()
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
 	redisProxy, stopRedisProxy, err := startProxy(ctx, proxy.Options{Config: proxyconfig.Config{Transport: "streamable-http",
 		SessionStorage: "redis", RedisAddress: redisAddr}, Local: proxyconfig.Local{BackendURL: direct.URL + "/mcp"}})
 	if err != nil {
 		return err
 	}
 	defer stopRedisProxy()
-	// The same server and proxy, each a process of its own: the client's
-	// and the server's CPU no longer count as the proxy's.
-	sepDirect, sepProxy, bin, stopSeparate, err := startSeparate()
-	if err != nil {
-		return err
-	}
-	defer stopSeparate()
 
-	rows := []path{
-		{"streamable-http direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: direct.URL + "/mcp"} }},
-		{"streamable-http through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: httpProxy + "/mcp"} }},
-		{"  … with Redis session routing", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: redisProxy + "/mcp"} }},
-		{"  … with OIDC + Cedar + tool curation", func() mcp.Transport {
-			return &mcp.StreamableClientTransport{Endpoint: accessProxy + "/mcp", HTTPClient: &http.Client{Transport: proxytest.Bearer(token, nil)}}
-		}},
-		{"separate processes: direct", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepDirect} }},
-		{"separate processes: through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: sepProxy} }},
-		{"stdio direct (one client)", nil},
-		{"stdio through the proxy", func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: stdioProxy + "/mcp"} }},
-	}
-	for _, c := range []int{1, clients} {
-		if err := measure(ctx, rows, c, d); err != nil {
-			return err
-		}
-	}
 	if err := accessCost(ctx, httpProxy, accessProxy, token, 9, 2*time.Second); err != nil {
 		return err
 	}
@@ -142,18 +226,18 @@ func run(d time.Duration, clients, idle int) error {
 		fmt.Printf("\nnew sessions through the streamable-http proxy, %s: %.0f/s (one client, sequential)", p.name, rate)
 	}
 	fmt.Println()
-	perSession, err := idleSessionCost(stdioProxy, idle)
+	perSession, err := idleSessionCost(stdioProxy, c.idle)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", idle, perSession/1024)
+	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", c.idle, perSession/1024)
 	for _, transport := range []string{"stdio", "streamable-http"} {
-		base, atCap, err := rssAtCap(bin, transport, idle)
+		base, atCap, err := rssAtCap(bin, transport, c.idle)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("proxy process RSS, %s backend: %.1f MiB started, %.1f MiB at its cap of %d sessions (%.2f KiB a session)\n",
-			transport, float64(base)/(1<<20), float64(atCap)/(1<<20), idle, float64(atCap-base)/1024/float64(idle))
+			transport, float64(base)/(1<<20), float64(atCap)/(1<<20), c.idle, float64(atCap-base)/1024/float64(c.idle))
 	}
 	return nil
 }
@@ -232,63 +316,6 @@ func sessionRate(base string, n int) (float64, error) {
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// startSeparate builds cmd/proxy and test/mcpserver, runs the server in
-// streamable HTTP mode and a proxy in front of it, and returns both
-// endpoints.
-func startSeparate() (direct, proxied, bin string, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "switchboard-bench-")
-	if err != nil {
-		return "", "", "", nil, err
-	}
-	var procs []*exec.Cmd
-	stop = func() {
-		for _, p := range procs {
-			_ = p.Process.Kill()
-			_ = p.Wait()
-		}
-		_ = os.RemoveAll(dir)
-	}
-	if out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/proxy", "./test/mcpserver").CombinedOutput(); err != nil {
-		stop()
-		return "", "", "", nil, fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	serverAddr, proxyAddr := freeAddr(), freeAddr()
-	_, proxyPort, _ := net.SplitHostPort(proxyAddr)
-	for _, args := range [][]string{
-		{dir + "/mcpserver", "--transport=streamable-http", "--addr=" + serverAddr},
-		{dir + "/proxy", "--transport=streamable-http", "--bind-address=127.0.0.1", "--port=" + proxyPort,
-			"--backend-url=http://" + serverAddr + "/mcp", "--max-sessions=1048576"},
-	} {
-		cmd := exec.Command(args[0], args[1:]...)
-		if err := cmd.Start(); err != nil {
-			stop()
-			return "", "", "", nil, err
-		}
-		procs = append(procs, cmd)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get("http://" + proxyAddr + "/health"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return "http://" + serverAddr + "/mcp", "http://" + proxyAddr + "/mcp", dir, stop, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", "", "", nil, errors.New("the proxy process never became healthy")
-		}
-	}
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
 // startRedis runs Debian's redis-server (make bench installs it) on a free
 // loopback port.
 func startRedis() (string, func(), error) {
@@ -309,96 +336,6 @@ func startRedis() (string, func(), error) {
 			return "", nil, fmt.Errorf("redis-server never listened on %s", addr)
 		}
 	}
-}
-
-type path struct {
-	name      string
-	transport func() mcp.Transport
-}
-
-// measure loads every path with clients sessions and prints one table.
-func measure(ctx context.Context, rows []path, clients int, d time.Duration) error {
-	results := map[string]result{}
-	fmt.Printf("\ntools/call echo, %d concurrent session(s) (stdio direct: 1), %s each, protocol 2025-11-25\n", clients, d)
-	fmt.Printf("%-40s %10s %10s %10s %12s\n", "path", "calls", "p50", "p99", "calls/s")
-	for _, row := range rows {
-		n, transport := clients, row.transport
-		if transport == nil { // a stdio server takes one client: the SDK's own
-			n = 1
-			transport = func() mcp.Transport {
-				cmd := exec.Command(os.Args[0])
-				cmd.Env = append(os.Environ(), mcptest.EnvServe+"=stdio")
-				return &mcp.CommandTransport{Command: cmd}
-			}
-		}
-		r, err := load(ctx, transport, n, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", row.name, err)
-		}
-		results[row.name] = r
-		fmt.Printf("%-40s %10d %10s %10s %12.0f\n", row.name, r.calls, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.perSec)
-	}
-	dir, via, red := results["streamable-http direct"], results["streamable-http through the proxy"], results["  … with Redis session routing"]
-	fmt.Printf("=> streamable-http through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
-		ms(via.p50-dir.p50), ms(via.p99-dir.p99), 100*via.perSec/dir.perSec)
-	sd, sp := results["separate processes: direct"], results["separate processes: through the proxy"]
-	fmt.Printf("=> separate processes, through the proxy vs direct: p50 %+.3f ms, p99 %+.3f ms, throughput %.0f %%\n",
-		ms(sp.p50-sd.p50), ms(sp.p99-sd.p99), 100*sp.perSec/sd.perSec)
-	fmt.Printf("=> Redis session routing vs in-memory, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
-		ms(red.p50-via.p50), 100*red.perSec/via.perSec)
-	acc := results["  … with OIDC + Cedar + tool curation"]
-	fmt.Printf("=> OIDC + Cedar + tool curation vs none, through the proxy: p50 %+.3f ms, throughput %.0f %%\n",
-		ms(acc.p50-via.p50), 100*acc.perSec/via.perSec)
-	return nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// load runs n sessions calling echo for d and measures every call.
-func load(ctx context.Context, transport func() mcp.Transport, n int, d time.Duration) (result, error) {
-	sessions := make([]*mcp.ClientSession, n)
-	for i := range sessions {
-		c := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
-		cs, err := c.Connect(ctx, transport(), &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-		if err != nil {
-			return result{}, err
-		}
-		defer func() { _ = cs.Close() }()
-		sessions[i] = cs
-	}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr error
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, cs := range sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Since(start) < d {
-				t := time.Now()
-				_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}})
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
-				}
-				mine = append(mine, time.Since(t))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return result{}, firstErr
-	}
-	elapsed := time.Since(start)
-	slices.Sort(lat)
-	return result{calls: len(lat), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], perSec: float64(len(lat)) / elapsed.Seconds()}, nil
 }
 
 // idleSessionCost opens sessions with raw initialize requests and reports
@@ -476,3 +413,5 @@ func startProxy(ctx context.Context, o proxy.Options) (string, func(), error) {
 		stopBackend()
 	}, nil
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

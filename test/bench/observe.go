@@ -36,11 +36,11 @@ func startSink() *otlpSink {
 
 // observeAlone runs only the observe section.
 func observeAlone() error {
-	_, _, bin, stop, err := startSeparate()
+	bin, err := buildBinaries()
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer func() { _ = os.RemoveAll(bin) }()
 	return observeCost(context.Background(), bin, 15, time.Second)
 }
 
@@ -123,7 +123,7 @@ func observeCost(ctx context.Context, bin string, rounds int, d time.Duration) e
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.name, err)
 			}
-			got[i] = r.p50
+			got[i] = r.P50
 		}
 		for i := range endpoints {
 			p50s[i], diffs[i] = append(p50s[i], got[i]), append(diffs[i], got[i]-got[0])

@@ -1,0 +1,3 @@
+module golang.org/x/exp/jsonrpc2
+
+go 1.26.0
