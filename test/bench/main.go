@@ -165,8 +165,8 @@ func pathsSection(c config, bin, redisAddr string) error {
 	}
 	if slices.ContainsFunc(paths, func(bp benchPath) bool { return strings.HasPrefix(bp.name, "ToolHive") }) {
 		fmt.Println("\nToolHive's transparent proxy is built from hack/tools/toolhive-proxy (Go " + version("TOOLHIVE_GO_TOOLCHAIN") +
-			"), with three modules the Go module proxy does not serve here substituted (golang.org/x/exp/jsonrpc2 by the " +
-			"x/tools code it was split from; jwkfetch and toolhive-core/redisconn by stubs, reached only with auth or Redis).")
+			"), with three modules the Go module proxy does not serve here substituted (golang.org/x/exp/jsonrpc2 by an " +
+			"earlier served version; jwkfetch and toolhive-core/redisconn by stubs, reached only with auth or Redis).")
 	}
 	fmt.Printf("\nLoad average at the end: %s\n", loadAverage())
 	return nil

@@ -89,6 +89,7 @@ require (
 	golang.ngrok.com/muxado/v2 v2.0.1 // indirect
 	golang.ngrok.com/ngrok/v2 v2.4.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/exp/event v0.0.0-20261009195045-ca0d7ba23607 // indirect
 	golang.org/x/exp/jsonrpc2 v0.0.0-20261014143641-f0251eb4aa3e // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
@@ -98,16 +99,19 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
+	golang.org/x/xerrors v0.0.0-20240903120638-7835f813f4da // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// Not served by the Go module proxy here (403): substitutes in substitute/,
-// see each package's doc.
+// Not served by the Go module proxy here (403): jwkfetch and redisconn by
+// stubs in substitute/ (see each package's doc), x/exp/jsonrpc2 and its
+// x/exp/event by earlier versions that are served.
 replace (
 	github.com/jwx-go/jwkfetch/v4 => ./substitute/jwkfetch
 	github.com/stacklok/toolhive-core/redisconn => ./substitute/redisconn
-	golang.org/x/exp/jsonrpc2 => ./substitute/jsonrpc2
+	golang.org/x/exp/event => golang.org/x/exp/event v0.0.0-20260611194520-c48552f49976
+	golang.org/x/exp/jsonrpc2 => golang.org/x/exp/jsonrpc2 v0.0.0-20260709172345-9ea1abe57597
 )
