@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -36,15 +37,13 @@ func behindGateway(name, transport, prefix string, trust bool) string {
 // gateway strips. For sse, the endpoint event the client follows carries
 // the prefix it came in under.
 func TestGatewayRoutesUnderAPathPrefix(t *testing.T) {
-	if out, err := kubectl("-n", "traefik", "rollout", "status", "deployment/traefik", "--timeout=60s"); err != nil {
-		t.Fatalf("no gateway: Traefik is not running in namespace traefik (hack/traefik.sh installs it): %v\n%s", err, out)
-	}
+	requireGateway(t)
 	n := newNamespace(t)
 	p := func(s string) string { return "/" + n.name + "/" + s }
 	n.mustApply(behindGateway("legacy", "sse", p("legacy"), true) + "---\n" +
 		behindGateway("stream", "streamable-http", p("stream"), true) + "---\n" +
 		behindGateway("routed", "sse", p("routed"), false))
-	n.mustApply(ingress(n.name, p("legacy"), p("alias"), p("stream")))
+	n.mustApply(ingress(n.name, route{p("legacy"), "legacy"}, route{p("alias"), "legacy"}, route{p("stream"), "stream"}))
 	n.mustApply(httpRoute(p("routed"), p("routed-stream")))
 	for _, s := range []string{"legacy", "stream", "routed"} {
 		n.waitReady(s)
@@ -93,15 +92,71 @@ func TestGatewayRoutesUnderAPathPrefix(t *testing.T) {
 	}
 }
 
+// Once the proxy checks tokens, a client that comes through the gateway
+// without one is pointed (RFC 9728) to the protected-resource metadata
+// under the prefix it came in under, and that metadata names the resource
+// as the client reaches it: the gateway's host and the prefix.
+func TestProtectedResourceMetadataBehindTheGateway(t *testing.T) {
+	requireGateway(t)
+	n := newNamespace(t)
+	prefix := "/" + n.name + "/guarded"
+	n.mustApply(oidcConfig + "---\n" + behindGateway("guarded", "streamable-http", prefix, true) +
+		fmt.Sprintf("  oidcConfigRef: {name: cluster-tokens, audience: %s}\n", e2eAudience))
+	n.mustApply(ingress(n.name, route{prefix, "guarded"}))
+	n.waitReady("guarded")
+
+	base := gatewayListener + prefix
+	metadata := base + "/.well-known/oauth-protected-resource/mcp"
+	var challenge string
+	eventually(t, 90*time.Second, func() string {
+		var code int
+		if code, challenge = statusWith(t, base+"/mcp", ""); code != http.StatusUnauthorized {
+			return fmt.Sprintf("POST %s/mcp without a token: %d; want 401", base, code)
+		}
+		return ""
+	})
+	if want := `resource_metadata="` + metadata + `"`; !strings.Contains(challenge, want) {
+		t.Errorf("WWW-Authenticate through the gateway: %q; want %s", challenge, want)
+	}
+	resp, err := http.Get(metadata)
+	if err != nil {
+		t.Fatalf("GET %s: %v", metadata, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var doc struct {
+		Resource string `json:"resource"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", metadata, resp.Status, err)
+	}
+	if doc.Resource != base+"/mcp" {
+		t.Errorf("protected-resource metadata through the gateway names the resource %q; want %q", doc.Resource, base+"/mcp")
+	}
+}
+
+// requireGateway fails the test when Traefik, the local cluster's gateway,
+// is not running.
+func requireGateway(t *testing.T) {
+	t.Helper()
+	if out, err := kubectl("-n", "traefik", "rollout", "status", "deployment/traefik", "--timeout=60s"); err != nil {
+		t.Fatalf("no gateway: Traefik is not running in namespace traefik (hack/traefik.sh installs it): %v\n%s", err, out)
+	}
+}
+
+// route sends a path prefix to a server's proxy Service.
+type route struct{ prefix, server string }
+
 // ingress is a Traefik StripPrefix Middleware and the Ingress that routes
-// each prefix through it: legacy and alias to the sse server legacy, stream
-// to the streamable-http server stream.
-func ingress(namespace, legacy, alias, stream string) string {
-	path := func(prefix, server string) string {
-		return fmt.Sprintf(`
+// each prefix through it to its server.
+func ingress(namespace string, routes ...route) string {
+	var prefixes []string
+	var paths string
+	for _, r := range routes {
+		prefixes = append(prefixes, r.prefix)
+		paths += fmt.Sprintf(`
       - path: %s
         pathType: Prefix
-        backend: {service: {name: %s, port: {number: 8080}}}`, prefix, naming.ProxyServiceName(server))
+        backend: {service: {name: %s, port: {number: 8080}}}`, r.prefix, naming.ProxyServiceName(r.server))
 	}
 	return fmt.Sprintf(`apiVersion: traefik.io/v1alpha1
 kind: Middleware
@@ -109,7 +164,7 @@ metadata:
   name: strip-mcp-prefix
 spec:
   stripPrefix:
-    prefixes: [%s, %s, %s]
+    prefixes: [%s]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -121,8 +176,8 @@ spec:
   ingressClassName: traefik
   rules:
   - http:
-      paths:%s%s%s
-`, legacy, alias, stream, namespace, path(legacy, "legacy"), path(alias, "legacy"), path(stream, "stream"))
+      paths:%s
+`, strings.Join(prefixes, ", "), namespace, paths)
 }
 
 // httpRoute attaches to the Gateway traefik/traefik and routes routed to
