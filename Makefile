@@ -150,3 +150,8 @@ $(GOLANGCI_LINT):
 .PHONY: bench
 bench: redis ## Proxy vs direct, Redis vs memory routing: latency, throughput, sessions/s, idle-session memory (docs/benchmarks.md).
 	go run ./test/bench
+
+.PHONY: bench-operator
+bench-operator: ## The operator at scale on the local cluster (as root on its host; FAKE_NODES KWOK nodes, default 20): 1,000 MCPServers to Ready, manager memory, requests per reconcile, admission latency.
+	hack/fake-nodes.sh $(or $(FAKE_NODES),20)
+	go run ./test/benchoperator $(BENCH_ARGS)

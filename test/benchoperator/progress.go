@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	"github.com/switchboard-mcp/switchboard/internal/controller"
+)
+
+// expected is every object the operator creates for a server, by kind: what
+// its admission dry-runs (controller.GeneratedObjects), so the bench's list
+// cannot drift from the operator's.
+func expected(c client.Client, s *v1beta1.MCPServer) (map[schema.GroupVersionKind][]string, error) {
+	d := s.DeepCopy()
+	d.Default(nil)
+	tmpl, err := d.Spec.DecodePodTemplate()
+	if err != nil {
+		return nil, err
+	}
+	out := map[schema.GroupVersionKind][]string{}
+	for _, obj := range controller.GeneratedObjects(d, tmpl, "proxy", controller.NetworkPolicyOptions{}) {
+		gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+		if err != nil {
+			return nil, err
+		}
+		out[gvk] = append(out[gvk], obj.GetName())
+	}
+	return out, nil
+}
+
+// progress is when each milestone of a run was reached, from the first
+// apply.
+type progress struct {
+	objects, podsReady, ready time.Duration
+	// untilReady is each server's time to Ready, from the first apply.
+	untilReady []time.Duration
+	// reasons counts the Ready condition's reasons once all are Ready:
+	// Ready means a proxy's /health said the server answered MCP,
+	// ProxyHealthUnreachable that the operator could not read it.
+	reasons map[string]int
+}
+
+// watchUntilReady polls the cache (which watches the bench namespace)
+// until every server has all its objects and is Ready and every pod is
+// Ready, or the timeout.
+func watchUntilReady(ctx context.Context, c client.Reader, ns string, want []map[schema.GroupVersionKind][]string, start time.Time, timeout time.Duration) (progress, error) {
+	t := tracker{c: c, ns: ns, want: want, haveObjects: make([]bool, len(want)), readyAt: make([]time.Duration, len(want))}
+	t.p.reasons = map[string]int{}
+	t.objectsLeft = len(want)
+	deadline := time.After(timeout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return t.p, ctx.Err()
+		case <-deadline:
+			return t.p, fmt.Errorf("after %s: %d servers lack objects, %d are not Ready", timeout, t.objectsLeft, t.readyLeft)
+		case <-tick.C:
+		}
+		done, err := t.look(ctx, time.Since(start))
+		if err != nil || done {
+			return t.p, err
+		}
+	}
+}
+
+// tracker is what watchUntilReady has seen so far.
+type tracker struct {
+	c                      client.Reader
+	ns                     string
+	want                   []map[schema.GroupVersionKind][]string
+	haveObjects            []bool
+	readyAt                []time.Duration
+	objectsLeft, readyLeft int
+	p                      progress
+}
+
+// look records the milestones reached at now, and whether all are.
+func (t *tracker) look(ctx context.Context, now time.Duration) (bool, error) {
+	if err := t.lookObjects(ctx, now); err != nil {
+		return false, err
+	}
+	if t.p.podsReady == 0 {
+		var pods corev1.PodList
+		if err := t.c.List(ctx, &pods, client.InNamespace(t.ns)); err != nil {
+			return false, err
+		}
+		if countReady(pods.Items) == 2*len(t.want) {
+			t.p.podsReady = now
+		}
+	}
+	if err := t.lookReady(ctx, now); err != nil {
+		return false, err
+	}
+	if t.readyLeft > 0 || t.objectsLeft > 0 || t.p.podsReady == 0 {
+		return false, nil
+	}
+	t.p.ready = now
+	t.p.untilReady = slices.Clone(t.readyAt)
+	slices.Sort(t.p.untilReady)
+	return true, nil
+}
+
+func (t *tracker) lookObjects(ctx context.Context, now time.Duration) error {
+	if t.objectsLeft == 0 {
+		return nil
+	}
+	present, err := names(ctx, t.c, t.ns, t.want[0])
+	if err != nil {
+		return err
+	}
+	for i := range t.want {
+		if !t.haveObjects[i] && hasAll(present, t.want[i]) {
+			t.haveObjects[i] = true
+			t.objectsLeft--
+		}
+	}
+	if t.objectsLeft == 0 {
+		t.p.objects = now
+	}
+	return nil
+}
+
+// lookReady counts the servers whose status, for their current
+// generation, says Ready.
+func (t *tracker) lookReady(ctx context.Context, now time.Duration) error {
+	var servers v1beta1.MCPServerList
+	if err := t.c.List(ctx, &servers, client.InNamespace(t.ns)); err != nil {
+		return err
+	}
+	t.readyLeft = len(t.want)
+	clear(t.p.reasons)
+	for _, s := range servers.Items {
+		if s.Status.Phase != v1beta1.PhaseReady || s.Status.ObservedGeneration != s.Generation {
+			continue
+		}
+		t.readyLeft--
+		if c := meta.FindStatusCondition(s.Status.Conditions, v1beta1.ConditionReady); c != nil {
+			t.p.reasons[c.Reason]++
+		}
+		var i int
+		if _, err := fmt.Sscanf(s.Name, "s%d", &i); err == nil && i < len(t.readyAt) && t.readyAt[i] == 0 {
+			t.readyAt[i] = now
+		}
+	}
+	return nil
+}
+
+// names lists, from the cache, the objects of each kind in ns.
+func names(ctx context.Context, c client.Reader, ns string, kinds map[schema.GroupVersionKind][]string) (map[schema.GroupVersionKind]map[string]bool, error) {
+	out := map[schema.GroupVersionKind]map[string]bool{}
+	for gvk := range kinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return nil, fmt.Errorf("list %s: %w", gvk.Kind, err)
+		}
+		out[gvk] = map[string]bool{}
+		for _, item := range list.Items {
+			out[gvk][item.Name] = true
+		}
+	}
+	return out, nil
+}
+
+func hasAll(present map[schema.GroupVersionKind]map[string]bool, want map[schema.GroupVersionKind][]string) bool {
+	for gvk, ns := range want {
+		for _, name := range ns {
+			if !present[gvk][name] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func countReady(pods []corev1.Pod) int {
+	n := 0
+	for _, p := range pods {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				n++
+			}
+		}
+	}
+	return n
+}
