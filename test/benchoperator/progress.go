@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
 	"github.com/switchboard-mcp/switchboard/internal/controller"
+	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
 // expected is every object the operator creates for a server, by kind: what
@@ -42,8 +43,9 @@ func expected(c client.Client, s *v1beta1.MCPServer) (map[schema.GroupVersionKin
 // apply.
 type progress struct {
 	objects, podsReady, ready time.Duration
-	// untilReady is each server's time to Ready, from the first apply.
-	untilReady []time.Duration
+	// untilReady is each server's time to Ready, from the first apply;
+	// afterPods, from when both its pods were Ready: the operator's share.
+	untilReady, afterPods []time.Duration
 	// reasons counts the Ready condition's reasons once all are Ready:
 	// Ready means a proxy's /health said the server answered MCP,
 	// ProxyHealthUnreachable that the operator could not read it.
@@ -54,7 +56,8 @@ type progress struct {
 // until every server has all its objects and is Ready and every pod is
 // Ready, or the timeout.
 func watchUntilReady(ctx context.Context, c client.Reader, ns string, want []map[schema.GroupVersionKind][]string, start time.Time, timeout time.Duration) (progress, error) {
-	t := tracker{c: c, ns: ns, want: want, haveObjects: make([]bool, len(want)), readyAt: make([]time.Duration, len(want))}
+	t := tracker{c: c, ns: ns, want: want, haveObjects: make([]bool, len(want)),
+		readyAt: make([]time.Duration, len(want)), podsReadyAt: make([]time.Duration, len(want))}
 	t.p.reasons = map[string]int{}
 	t.objectsLeft = len(want)
 	deadline := time.After(timeout)
@@ -81,7 +84,7 @@ type tracker struct {
 	ns                     string
 	want                   []map[schema.GroupVersionKind][]string
 	haveObjects            []bool
-	readyAt                []time.Duration
+	readyAt, podsReadyAt   []time.Duration
 	objectsLeft, readyLeft int
 	p                      progress
 }
@@ -91,14 +94,8 @@ func (t *tracker) look(ctx context.Context, now time.Duration) (bool, error) {
 	if err := t.lookObjects(ctx, now); err != nil {
 		return false, err
 	}
-	if t.p.podsReady == 0 {
-		var pods corev1.PodList
-		if err := t.c.List(ctx, &pods, client.InNamespace(t.ns)); err != nil {
-			return false, err
-		}
-		if countReady(pods.Items) == 2*len(t.want) {
-			t.p.podsReady = now
-		}
+	if err := t.lookPods(ctx, now); err != nil {
+		return false, err
 	}
 	if err := t.lookReady(ctx, now); err != nil {
 		return false, err
@@ -107,9 +104,42 @@ func (t *tracker) look(ctx context.Context, now time.Duration) (bool, error) {
 		return false, nil
 	}
 	t.p.ready = now
-	t.p.untilReady = slices.Clone(t.readyAt)
-	slices.Sort(t.p.untilReady)
+	t.p.untilReady = slices.Sorted(slices.Values(t.readyAt))
+	for i, r := range t.readyAt {
+		t.p.afterPods = append(t.p.afterPods, r-t.podsReadyAt[i])
+	}
+	slices.Sort(t.p.afterPods)
 	return true, nil
+}
+
+// lookPods records when both pods of each server were first seen Ready.
+func (t *tracker) lookPods(ctx context.Context, now time.Duration) error {
+	if t.p.podsReady != 0 {
+		return nil
+	}
+	var pods corev1.PodList
+	if err := t.c.List(ctx, &pods, client.InNamespace(t.ns)); err != nil {
+		return err
+	}
+	ready := map[string]int{}
+	for _, p := range pods.Items {
+		if podReady(p) {
+			ready[p.Labels[naming.LabelInstance]]++
+		}
+	}
+	left := 0
+	for i := range t.podsReadyAt {
+		if t.podsReadyAt[i] == 0 && ready[serverName(i)] == 2 {
+			t.podsReadyAt[i] = now
+		}
+		if t.podsReadyAt[i] == 0 {
+			left++
+		}
+	}
+	if left == 0 {
+		t.p.podsReady = now
+	}
+	return nil
 }
 
 func (t *tracker) lookObjects(ctx context.Context, now time.Duration) error {
@@ -185,14 +215,11 @@ func hasAll(present map[schema.GroupVersionKind]map[string]bool, want map[schema
 	return true
 }
 
-func countReady(pods []corev1.Pod) int {
-	n := 0
-	for _, p := range pods {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				n++
-			}
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
 		}
 	}
-	return n
+	return false
 }
