@@ -41,7 +41,7 @@ type options struct {
 	namespace, operatorNamespace, kwokCIDR string
 	proxyPort                              int
 	settle, quiet, timeout                 time.Duration
-	keep                                   bool
+	keep, scaleOnly                        bool
 }
 
 func main() {
@@ -58,6 +58,7 @@ func main() {
 	flag.DurationVar(&o.quiet, "quiet", 75*time.Second, "quiet period over which steady-state requests are counted (Ready servers are requeued every minute)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "how long the servers may take to be Ready")
 	flag.BoolVar(&o.keep, "keep", false, "leave the namespace and its servers")
+	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the thousand servers' way to Ready and the memory then")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchoperator:", err)
@@ -82,6 +83,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	logf("all Ready after %s; manager RSS %.1f MiB", r.progress.ready.Round(time.Millisecond), r.rssReady)
+	if o.scaleOnly {
+		r.loadAfter = loadavg()
+		r.healthGETs = e.proxies.served.Load()
+		r.print(os.Stdout)
+		return nil
+	}
 	if r.steady, err = quietPeriod(ctx, e.cs, e.metrics, o); err != nil {
 		return err
 	}
