@@ -83,12 +83,20 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	logf("all Ready after %s; manager RSS %.1f MiB", r.progress.ready.Round(time.Millisecond), r.rssReady)
-	if o.scaleOnly {
-		r.loadAfter = loadavg()
-		r.healthGETs = e.proxies.served.Load()
-		r.print(os.Stdout)
-		return nil
+	if !o.scaleOnly {
+		// What was measured is printed also when a later step fails.
+		err = atSteadyState(ctx, e, o, &r)
 	}
+	r.loadAfter = loadavg()
+	r.healthGETs = e.proxies.served.Load()
+	r.print(os.Stdout)
+	return err
+}
+
+// atSteadyState measures what the Ready servers cost, what a Secret's
+// change touches, and admission.
+func atSteadyState(ctx context.Context, e env, o options, r *report) error {
+	var err error
 	if r.steady, err = quietPeriod(ctx, e.cs, e.metrics, o); err != nil {
 		return err
 	}
@@ -98,13 +106,7 @@ func run(ctx context.Context, o options) error {
 	if r.secret, err = changeSecret(ctx, e.c, e.watched, e.metrics, e.secret, o); err != nil {
 		return err
 	}
-	if err := admission(ctx, e.c, e.mgr, o, &r); err != nil {
-		return err
-	}
-	r.loadAfter = loadavg()
-	r.healthGETs = e.proxies.served.Load()
-	r.print(os.Stdout)
-	return nil
+	return admission(ctx, e.c, e.mgr, o, r)
 }
 
 // env is what the bench set up on the cluster and the host.
