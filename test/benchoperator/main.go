@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/switchboard-mcp/switchboard/internal/operator"
 )
@@ -60,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave the namespace and its servers")
 	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the thousand servers' way to Ready and the memory then")
 	flag.Parse()
+	crlog.SetLogger(logr.Discard()) // the bench's cache logs nothing worth its output
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchoperator:", err)
 		os.Exit(1)
