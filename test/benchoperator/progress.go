@@ -71,9 +71,13 @@ func watchUntilReady(ctx context.Context, c client.Reader, ns string, want []map
 			return t.p, fmt.Errorf("after %s: %d servers lack objects, %d are not Ready", timeout, t.objectsLeft, t.readyLeft)
 		case <-tick.C:
 		}
-		done, err := t.look(ctx, time.Since(start))
+		now := time.Since(start)
+		done, err := t.look(ctx, now)
 		if err != nil || done {
 			return t.p, err
+		}
+		if now.Truncate(10*time.Second) != (now - 250*time.Millisecond).Truncate(10*time.Second) {
+			logf("%s: %d servers have their objects, %d both pods Ready, %d are Ready", now.Round(time.Second), len(want)-t.objectsLeft, t.podsDone(), len(want)-t.readyLeft)
 		}
 	}
 }
@@ -110,6 +114,16 @@ func (t *tracker) look(ctx context.Context, now time.Duration) (bool, error) {
 	}
 	slices.Sort(t.p.afterPods)
 	return true, nil
+}
+
+func (t *tracker) podsDone() int {
+	n := 0
+	for _, at := range t.podsReadyAt {
+		if at != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // lookPods records when both pods of each server were first seen Ready.
