@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func newScraper(ctx context.Context, c client.Client, cs kubernetes.Interface, n
 // counters are the manager's counters the bench reads: API requests by
 // method, and reconciles of the MCPServer controller.
 type counters struct {
-	requests   map[string]float64 // by HTTP method
+	requests   map[string]float64 // by HTTP method, and code when not 2xx
 	reconciles float64
 }
 
@@ -95,7 +96,11 @@ func (s *scraper) read(ctx context.Context) (counters, error) {
 	}
 	out := counters{requests: map[string]float64{}}
 	for _, m := range families["rest_client_requests_total"].GetMetric() {
-		out.requests[label(m, "method")] += m.GetCounter().GetValue()
+		key := label(m, "method")
+		if !strings.HasPrefix(label(m, "code"), "2") {
+			key += " " + label(m, "code") // a refused write changed nothing, but was still sent
+		}
+		out.requests[key] += m.GetCounter().GetValue()
 	}
 	for _, m := range families["controller_runtime_reconcile_total"].GetMetric() {
 		if label(m, "controller") == "mcpserver" {
@@ -130,8 +135,11 @@ type steady struct {
 
 func (s steady) writesPerReconcile() float64 {
 	var w float64
-	for _, m := range writeMethods {
-		w += s.requests[m]
+	for key, n := range s.requests {
+		method, _, _ := strings.Cut(key, " ")
+		if slices.Contains(writeMethods, method) {
+			w += n
+		}
 	}
 	return (w - float64(s.leaseRenewals)) / max(s.reconciles, 1)
 }
@@ -155,6 +163,7 @@ func (s steady) String() string {
 			parts = append(parts, fmt.Sprintf("%s %.0f", m, v))
 		}
 	}
+	slices.Sort(parts)
 	return strings.Join(parts, ", ")
 }
 
