@@ -151,3 +151,8 @@ $(GOLANGCI_LINT):
 BENCH_FLAGS ?=
 bench: redis ## Every path vs direct (interleaved rounds, proxy CPU/1k calls; ToolHive, supergateway as references), access, observe, sessions/s, memory (docs/benchmarks.md). BENCH_FLAGS="-rounds 5 -duration 3s -sessions 1,8,32 -paths-only"
 	go run ./test/bench $(BENCH_FLAGS)
+
+.PHONY: bench-operator
+bench-operator: ## The operator at scale on the local cluster (as root on its host; FAKE_NODES KWOK nodes, default 20): 1,000 MCPServers to Ready, manager memory, requests per reconcile, admission latency.
+	hack/fake-nodes.sh $(or $(FAKE_NODES),20)
+	go run ./test/benchoperator $(BENCH_ARGS)

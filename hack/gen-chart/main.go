@@ -9,6 +9,7 @@
 // Each object is copied as kustomize renders it; only these become values:
 // the operator image, the proxy image (--proxy-image), the release namespace,
 // whether MCPServers get NetworkPolicies by default (--network-policy-default),
+// how many MCPServers are reconciled at once (--max-concurrent-reconciles),
 // and the RBAC scope, which turns every ClusterRole and ClusterRoleBinding into
 // a Role and RoleBinding in each allowed namespace, but for those of the
 // metrics endpoint: a Role cannot grant what they grant.
@@ -40,6 +41,7 @@ const (
 	pullPolicy    = "__PULL_POLICY__"
 	watchArg      = "__WATCH_NAMESPACES__"
 	netpolArg     = "__NETWORK_POLICY_DEFAULT__"
+	reconcilesArg = "__MAX_CONCURRENT_RECONCILES__"
 	roleNamespace = "__ROLE_NAMESPACE__"
 )
 
@@ -65,6 +67,11 @@ var lines = map[string][]string{
 	netpolArg: {
 		`{{- if $.Values.networkPolicy.defaultEnabled }}`,
 		`- --network-policy-default`,
+		`{{- end }}`,
+	},
+	reconcilesArg: {
+		`{{- with $.Values.operator.maxConcurrentReconciles }}`,
+		`- --max-concurrent-reconciles={{ . }}`,
 		`{{- end }}`,
 	},
 }
@@ -319,7 +326,7 @@ func isClusterWide(rule map[string]any) bool {
 type imageValues struct{ OperatorRepository, OperatorTag, ProxyRepository, ProxyTag string }
 
 // templateDeployment puts placeholders for the images, the pull policy,
-// --watch-namespaces and --network-policy-default into the operator container and returns the images
+// --watch-namespaces, --network-policy-default and --max-concurrent-reconciles into the operator container and returns the images
 // kustomize set, the defaults of the values.
 func templateDeployment(r *resource.Resource) (imageValues, error) {
 	var v imageValues
@@ -355,7 +362,8 @@ func templateDeployment(r *resource.Resource) (imageValues, error) {
 	if v.ProxyRepository == "" {
 		return v, fmt.Errorf("deployment %s: the manager container has no --proxy-image", r.GetName())
 	}
-	args.YNode().Content = append(args.YNode().Content, yaml.NewScalarRNode(watchArg).YNode(), yaml.NewScalarRNode(netpolArg).YNode())
+	args.YNode().Content = append(args.YNode().Content, yaml.NewScalarRNode(watchArg).YNode(), yaml.NewScalarRNode(netpolArg).YNode(),
+		yaml.NewScalarRNode(reconcilesArg).YNode())
 	if err := c.PipeE(yaml.SetField("image", yaml.NewScalarRNode(operatorImage))); err != nil {
 		return v, err
 	}
@@ -372,7 +380,7 @@ func splitImage(image string) (repo, tag string, err error) {
 	return image[:i], image[i+1:], nil
 }
 
-var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `|` + netpolArg + `)$`)
+var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `|` + netpolArg + `|` + reconcilesArg + `)$`)
 
 // expand replaces the placeholders with template text.
 func expand(text string) string {

@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -43,6 +44,11 @@ type MCPServerReconciler struct {
 	// NetworkPolicy is whether servers get NetworkPolicies by default, and
 	// which operator pods the proxy's policy admits.
 	NetworkPolicy NetworkPolicyOptions
+	// MaxConcurrentReconciles is how many servers are reconciled at once
+	// (default 1). A reconcile spends most of its time waiting on the API
+	// server and the proxies' /health, so one at a time leaves a thousand
+	// new servers waiting in line for minutes.
+	MaxConcurrentReconciles int
 
 	// applied remembers what was last applied of each child, so that an
 	// unchanged server costs no requests.
@@ -266,5 +272,6 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1beta1.MCPAuthzConfig{}, r.referencing(indexAuthzConfigs)).
 		Watches(&v1beta1.MCPTelemetryConfig{}, r.referencing(indexTelemetryConfigs)).
 		Named("mcpserver").
+		WithOptions(crcontroller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }

@@ -34,6 +34,9 @@ type Options struct {
 	WatchNamespaces []string
 	// ProxyImage is the image of the proxy container it generates.
 	ProxyImage string
+	// MaxConcurrentReconciles is how many MCPServers are reconciled at
+	// once; 0 is controller-runtime's default, 1.
+	MaxConcurrentReconciles int
 	// NetworkPolicy: whether servers that do not say get NetworkPolicies,
 	// and the operator's namespace, whose pods the proxy's policy admits.
 	NetworkPolicy controller.NetworkPolicyOptions
@@ -130,6 +133,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Recorder:      mgr.GetEventRecorder(naming.ManagedBy),
 		ProxyImage:    o.ProxyImage,
 		NetworkPolicy: o.NetworkPolicy,
+
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up MCPServer controller: %w", err)

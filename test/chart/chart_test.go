@@ -278,6 +278,17 @@ func TestNetworkPolicyDefaultEnabledPassesTheOperatorFlag(t *testing.T) {
 	}
 }
 
+func TestMaxConcurrentReconcilesPassesTheOperatorFlag(t *testing.T) {
+	dep := only(t, kustomize(t), "Deployment")
+	c := managerContainer(t, dep)
+	c["args"] = append(c["args"].([]any), "--max-concurrent-reconciles=25")
+
+	got := only(t, template(t, "-n", namespace, "--set", "operator.maxConcurrentReconciles=25"), "Deployment")
+	if diff := cmp.Diff(dep, got); diff != "" {
+		t.Errorf("Deployment (-want +got):\n%s", diff)
+	}
+}
+
 func TestAnotherReleaseNamespaceMovesEveryReferenceToIt(t *testing.T) {
 	objs := template(t, "-n", "mcp-operator")
 	for k, o := range objs {

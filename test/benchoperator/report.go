@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// report is everything a run measured.
+type report struct {
+	o                     options
+	loadBefore, loadAfter string
+
+	objectsPerServer int
+	applied          time.Duration
+	applyLatency     latencies
+	progress         progress
+	healthGETs       int64
+
+	rssBefore, rssReady, rssPeak, rssQuiet float64
+
+	steady steady
+	secret secretChange
+
+	reviews []reviewSeries
+	steps   []step
+}
+
+// reviewSeries is one webhook's latencies for one kind of server at a
+// concurrency.
+type reviewSeries struct {
+	webhook, server string
+	workers         int
+	l               latencies
+}
+
+// admission posts reviews to both webhooks, for a server without
+// references and one with, at o.workers at once and one at a time, and
+// times the validating webhook's round trips one by one.
+func admission(ctx context.Context, c client.Client, mgr manager, o options, r *report) error {
+	mutating, validating, err := webhooks(ctx, c, mgr.ip, 9443)
+	if err != nil {
+		return err
+	}
+	plain, err := server(o.namespace, 0, 0, int32(o.proxyPort)) //nolint:gosec // a port
+	if err != nil {
+		return err
+	}
+	// The validating webhook sees the object after the mutating one.
+	defaulted := plain.DeepCopy()
+	defaulted.Default(nil)
+	hc := admissionClient(o.workers)
+	for _, workers := range []int{o.workers, 1} {
+		n := o.reviews
+		if workers == 1 {
+			n = min(o.reviews, 300)
+		}
+		for _, sv := range []struct {
+			what string
+			w    webhook
+			raw  bool
+		}{{"no references", mutating, true}, {"no references", validating, false}, {"with references", mutating, true}, {"with references", validating, false}} {
+			s := defaulted
+			if sv.raw {
+				s = plain
+			}
+			if sv.what == "with references" {
+				s = withReferences(s)
+			}
+			if _, err := review(ctx, hc, sv.w, s, workers, workers); err != nil { // warm the connections
+				return err
+			}
+			logf("%d reviews, %d at once: %s webhook, server %s", n, workers, sv.w.name, sv.what)
+			l, err := review(ctx, hc, sv.w, s, n, workers)
+			if err != nil {
+				return err
+			}
+			r.reviews = append(r.reviews, reviewSeries{sv.w.name, sv.what, workers, l})
+		}
+	}
+	r.steps, err = validationSteps(ctx, c, withReferences(defaulted), 100)
+	return err
+}
+
+func sorted(l []time.Duration) latencies {
+	slices.Sort(l)
+	return l
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+// print writes the run as markdown for docs/benchmarks.md.
+func (r report) print(w io.Writer) {
+	o, p := r.o, r.progress
+	fmt.Fprintf(w, "## Operator at scale — %s\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(w, "```sh\nmake bench-operator   # = go run ./test/benchoperator -servers %d -workers %d\n```\n\n", o.servers, o.workers)
+	fmt.Fprintf(w, "Load average before / after: %s / %s.\n\n", r.loadBefore, r.loadAfter)
+	fmt.Fprintln(w, "| measure | figure | target |")
+	fmt.Fprintln(w, "|---|---|---|")
+	fmt.Fprintf(w, "| %d MCPServers applied, %d at once | %s (apply p50 %s, p99 %s) | |\n", o.servers, o.workers, secs(r.applied), ms(r.applyLatency.quantile(0.5)), ms(r.applyLatency.quantile(0.99)))
+	fmt.Fprintf(w, "| every server has its %d objects | %s | |\n", r.objectsPerServer, secs(p.objects))
+	fmt.Fprintf(w, "| every pod Ready (%d on KWOK nodes) | %s | |\n", 2*o.servers, secs(p.podsReady))
+	fmt.Fprintf(w, "| every server Ready | **%s** (per server p50 %s, p99 %s) | ≤ 60 s: %s |\n", secs(p.ready), secs(quantile(p.untilReady, 0.5)), secs(quantile(p.untilReady, 0.99)), met(p.ready <= time.Minute))
+	fmt.Fprintf(w, "| a server Ready after both its pods are (the operator's share) | p50 %s, p99 %s, max %s | |\n", secs(quantile(p.afterPods, 0.5)), secs(quantile(p.afterPods, 0.99)), secs(quantile(p.afterPods, 1)))
+	fmt.Fprintf(w, "| Ready reasons | %s; %d /health GETs answered | Ready = a proxy's /health said MCP answered |\n", reasons(p.reasons), r.healthGETs)
+	fmt.Fprintf(w, "| manager RSS: before / all Ready / after the quiet period | %.1f / **%.1f** / %.1f MiB (peak %.1f) | ≤ 150 MiB: %s |\n", r.rssBefore, r.rssReady, r.rssQuiet, r.rssPeak, met(max(r.rssReady, r.rssQuiet) <= 150))
+	if o.scaleOnly {
+		return
+	}
+	st := r.steady
+	fmt.Fprintf(w, "| quiet %s: reconciles; requests (lease renewals %d) | %.0f; %s | |\n", secs(st.window), st.leaseRenewals, st.reconciles, st.String())
+	fmt.Fprintf(w, "| writes per reconcile (lease renewals left out) | **%.2f** | 0: %s |\n", st.writesPerReconcile(), met(st.writesPerReconcile() == 0))
+	fmt.Fprintf(w, "| reads per reconcile | %.2f | |\n", st.readsPerReconcile())
+	sc := r.secret
+	fmt.Fprintf(w, "| a Secret %d servers reference changes: StatefulSets changed | %d (%s) in %s, none more in the next %s; proxy Deployments changed %d; reconciles %.0f | only those %d: %s |\n",
+		sc.referencing, len(sc.statefulSets), abbreviate(sc.statefulSets), secs(sc.took), secs(sc.watchedAfter), len(sc.deployments), sc.reconciles, sc.referencing, met(sc.onlyReferencing))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Admission, AdmissionReviews posted from the host to the webhook server (pod IP, port 9443), each a create of a new server:")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| webhook | server | at once | reviews | p50 | p99 | target p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, rs := range r.reviews {
+		target := ""
+		if rs.workers == o.workers {
+			limit := 5 * time.Millisecond
+			if rs.server == "with references" {
+				limit = 20 * time.Millisecond
+			}
+			target = fmt.Sprintf("≤ %s: %s", ms(limit), met(rs.l.quantile(0.99) <= limit))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s | %s |\n", rs.webhook, rs.server, rs.workers, len(rs.l), ms(rs.l.quantile(0.5)), ms(rs.l.quantile(0.99)), target)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The validating webhook's API round trips for a server with references, timed one at a time from the host (p50 of 100):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| step | p50 |")
+	fmt.Fprintln(w, "|---|---|")
+	var total time.Duration
+	for _, st := range r.steps {
+		fmt.Fprintf(w, "| %s | %s |\n", st.what, ms(st.p50))
+		total += st.p50
+	}
+	fmt.Fprintf(w, "| **sum** | **%s** |\n", ms(total))
+}
+
+func quantile(l []time.Duration, q float64) time.Duration { return latencies(l).quantile(q) }
+
+func reasons(m map[string]int) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
+
+func abbreviate(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s … %s", names[0], names[len(names)-1])
+}
