@@ -123,7 +123,7 @@ func (r report) print(w io.Writer) {
 	}
 	st := r.steady
 	fmt.Fprintf(w, "| quiet %s: reconciles; requests (lease renewals %d) | %.0f; %s | |\n", secs(st.window), st.leaseRenewals, st.reconciles, st.String())
-	fmt.Fprintf(w, "| writes per reconcile (lease renewals left out) | **%.2f** | 0: %s |\n", st.writesPerReconcile(), met(st.writesPerReconcile() == 0))
+	fmt.Fprintf(w, "| writes per reconcile (lease renewals left out) | **%.4f** | 0: %s |\n", st.writesPerReconcile(), met(st.writesPerReconcile() == 0))
 	fmt.Fprintf(w, "| reads per reconcile | %.2f | |\n", st.readsPerReconcile())
 	sc := r.secret
 	fmt.Fprintf(w, "| a Secret %d servers reference changes: StatefulSets changed | %d (%s) in %s, none more in the next %s; proxy Deployments changed %d; reconciles %.0f | only those %d: %s |\n",
