@@ -267,25 +267,23 @@ func TestImageValuesSetTheOperatorAndProxyImages(t *testing.T) {
 	}
 }
 
-func TestNetworkPolicyDefaultEnabledPassesTheOperatorFlag(t *testing.T) {
-	dep := only(t, kustomize(t), "Deployment")
-	c := managerContainer(t, dep)
-	c["args"] = append(c["args"].([]any), "--network-policy-default")
+// Chart values that pass an operator flag: the Deployment is kustomize's
+// with that flag added, nothing else.
+func TestChartValuesPassTheOperatorFlags(t *testing.T) {
+	for _, tc := range []struct{ value, flag string }{
+		{"networkPolicy.defaultEnabled=true", "--network-policy-default"},
+		{"operator.maxConcurrentReconciles=25", "--max-concurrent-reconciles=25"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			dep := only(t, kustomize(t), "Deployment")
+			c := managerContainer(t, dep)
+			c["args"] = append(c["args"].([]any), tc.flag)
 
-	got := only(t, template(t, "-n", namespace, "--set", "networkPolicy.defaultEnabled=true"), "Deployment")
-	if diff := cmp.Diff(dep, got); diff != "" {
-		t.Errorf("Deployment (-want +got):\n%s", diff)
-	}
-}
-
-func TestMaxConcurrentReconcilesPassesTheOperatorFlag(t *testing.T) {
-	dep := only(t, kustomize(t), "Deployment")
-	c := managerContainer(t, dep)
-	c["args"] = append(c["args"].([]any), "--max-concurrent-reconciles=25")
-
-	got := only(t, template(t, "-n", namespace, "--set", "operator.maxConcurrentReconciles=25"), "Deployment")
-	if diff := cmp.Diff(dep, got); diff != "" {
-		t.Errorf("Deployment (-want +got):\n%s", diff)
+			got := only(t, template(t, "-n", namespace, "--set", tc.value), "Deployment")
+			if diff := cmp.Diff(dep, got); diff != "" {
+				t.Errorf("Deployment (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
