@@ -20,6 +20,8 @@ cd "$root"
 log() { printf '[jaeger %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # shellcheck source=progress.sh
 . hack/progress.sh
+# shellcheck source=toolimage.sh
+. hack/toolimage.sh
 
 version=v$JAEGER_VERSION
 bin=bin/jaeger/$version/jaeger
@@ -28,11 +30,8 @@ tag=switchboard.local/jaeger:$version
 
 if [ ! -x "$bin" ]; then
   # The pin and the tool module must agree: bump both together.
-  if ! grep -q "github.com/jaegertracing/jaeger $version\b" hack/tools/jaeger/go.mod; then
-    log "hack/tools/jaeger/go.mod does not require github.com/jaegertracing/jaeger $version (JAEGER_VERSION); run:"
-    log "  cd hack/tools/jaeger && go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@$version && go mod tidy"
-    exit 1
-  fi
+  tool_pinned hack/tools/jaeger github.com/jaegertracing/jaeger "$version" \
+    "cd hack/tools/jaeger && go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@$version && go mod tidy"
   mkdir -p "$(dirname "$bin")"
   with_progress "jaeger $version" env CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
     go -C hack/tools/jaeger build -trimpath \
@@ -40,20 +39,7 @@ if [ ! -x "$bin" ]; then
     -o "$root/$bin" github.com/jaegertracing/jaeger/cmd/jaeger
 fi
 
-go build -o bin/imagebuild ./hack/imagebuild
-bin/imagebuild --tag "$tag" --out "$tar" \
-  --file "$bin:/jaeger" --entrypoint /jaeger --user 65532:65532
-log "built $tag ($tar)"
+tool_image "$bin" "$tag" "$tar"
 
 [ "${1:-}" = --no-load ] && exit 0
-if [ "${CLUSTER:-local}" = kind ]; then
-  kind load image-archive "$tar"
-  exit 0
-fi
-sock=$root/bin/cluster/run/containerd.sock
-if [ ! -S "$sock" ]; then
-  log "the local cluster is not running (no $sock): image built, not loaded"
-  exit 0
-fi
-ctr --address "$sock" -n k8s.io images import "$tar" >/dev/null
-log "loaded $tag into the local cluster's containerd"
+load_image "$tar" "$tag" || true

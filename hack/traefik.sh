@@ -22,6 +22,8 @@ cd "$root"
 log() { printf '[traefik %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # shellcheck source=progress.sh
 . hack/progress.sh
+# shellcheck source=toolimage.sh
+. hack/toolimage.sh
 
 version=v$TRAEFIK_VERSION
 bin=bin/traefik/$version/traefik
@@ -31,12 +33,9 @@ tool() { go -C hack/tools/traefik "$@"; }
 
 if [ ! -x "$bin" ]; then
   # The pin and the tool module must agree: bump both together.
-  if ! grep -q "github.com/traefik/traefik/v3 $version\b" hack/tools/traefik/go.mod; then
-    log "hack/tools/traefik/go.mod does not require github.com/traefik/traefik/v3 $version (TRAEFIK_VERSION); run:"
-    log "  cd hack/tools/traefik && go get -tool github.com/traefik/traefik/v3/cmd/traefik@$version && go mod tidy"
-    log "  (and copy the replace and exclude directives of Traefik's go.mod of that version)"
-    exit 1
-  fi
+  tool_pinned hack/tools/traefik github.com/traefik/traefik/v3 "$version" \
+    "cd hack/tools/traefik && go get -tool github.com/traefik/traefik/v3/cmd/traefik@$version && go mod tidy" \
+    "(and copy the replace and exclude directives of Traefik's go.mod of that version)"
   mkdir -p "$(dirname "$bin")"
   with_progress "traefik $version" env CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
     go -C hack/tools/traefik build -trimpath \
@@ -44,23 +43,10 @@ if [ ! -x "$bin" ]; then
     -o "$root/$bin" github.com/traefik/traefik/v3/cmd/traefik
 fi
 
-go build -o bin/imagebuild ./hack/imagebuild
-bin/imagebuild --tag "$tag" --out "$tar" \
-  --file "$bin:/traefik" --entrypoint /traefik --user 65532:65532
-log "built $tag ($tar)"
+tool_image "$bin" "$tag" "$tar"
 
 [ "${1:-}" = --no-load ] && exit 0
-if [ "${CLUSTER:-local}" = kind ]; then
-  kind load image-archive "$tar"
-else
-  sock=$root/bin/cluster/run/containerd.sock
-  if [ ! -S "$sock" ]; then
-    log "the local cluster is not running (no $sock): image built, not loaded"
-    exit 0
-  fi
-  ctr --address "$sock" -n k8s.io images import "$tar" >/dev/null
-  log "loaded $tag into the local cluster's containerd"
-fi
+load_image "$tar" "$tag" || exit 0
 
 [ "${1:-}" = --no-install ] && exit 0
 : "${KUBECONFIG:=$root/bin/cluster/kubeconfig}"
