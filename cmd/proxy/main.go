@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -26,6 +27,14 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == proxyconfig.AnnounceCommand {
 		log.Info(strings.Join(os.Args[2:], " "))
 		return
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// One P: the proxy relays, it does not compute. Each extra P is
+		// another thread to wake per message; with one, a relayed call
+		// cost about 30 % less CPU and more calls went through at 8 and
+		// 32 sessions (docs/benchmarks.md). GOMAXPROCS in the environment
+		// (resourceOverrides.proxyDeployment.env) still decides.
+		runtime.GOMAXPROCS(1)
 	}
 	o := proxy.Options{Log: log}
 	o.Config.RegisterFlags(flag.CommandLine)

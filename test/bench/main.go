@@ -53,6 +53,7 @@ func main() {
 	references := flag.Bool("references", true, "build or install ToolHive's transparent proxy and supergateway for reference rows")
 	idle := flag.Int("idle-sessions", 10000, "idle sessions for the memory measure")
 	observeOnly := flag.Bool("observe-only", false, "measure only what audit events and tracing cost")
+	memoryOnly := flag.Bool("memory-only", false, "measure only the proxy process's memory at its session cap (-idle-sessions)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	var child loadChild
 	loadMode := flag.Bool("load", false, "be the load generator of one measurement (the bench runs itself so)")
@@ -82,9 +83,12 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if *observeOnly {
+	switch {
+	case *observeOnly:
 		err = observeAlone()
-	} else {
+	case *memoryOnly:
+		err = memoryAlone(*idle)
+	default:
 		var counts []int
 		counts, err = parseCounts(*sessions)
 		if err == nil {
@@ -231,13 +235,29 @@ func inProcessSections(c config, bin, redisAddr string) error {
 		return err
 	}
 	fmt.Printf("\nidle sessions: %d opened on the stdio proxy, %.1f KiB of heap each\n", c.idle, perSession/1024)
+	return memoryAtCap(bin, c.idle)
+}
+
+// memoryAlone builds the binaries and measures memoryAtCap alone.
+func memoryAlone(n int) error {
+	bin, err := buildBinaries()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(bin) }()
+	return memoryAtCap(bin, n)
+}
+
+// memoryAtCap prints the proxy process's RSS started and at its cap of n
+// sessions, for each kind of backend.
+func memoryAtCap(bin string, n int) error {
 	for _, transport := range []string{"stdio", "streamable-http"} {
-		base, atCap, err := rssAtCap(bin, transport, c.idle)
+		base, atCap, err := rssAtCap(bin, transport, n)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("proxy process RSS, %s backend: %.1f MiB started, %.1f MiB at its cap of %d sessions (%.2f KiB a session)\n",
-			transport, float64(base)/(1<<20), float64(atCap)/(1<<20), c.idle, float64(atCap-base)/1024/float64(c.idle))
+			transport, float64(base)/(1<<20), float64(atCap)/(1<<20), n, float64(atCap-base)/1024/float64(n))
 	}
 	return nil
 }

@@ -96,6 +96,8 @@ type route struct {
 	replies map[string]*pipeline.Reply
 	// name replaces the Mcp-Name header, for a body the path rewrote.
 	name string
+	// answer is the writer the backend's answer goes to.
+	answer *answerWriter
 }
 
 // rewriteAnswers passes each answer through the reply to its request.
@@ -183,6 +185,18 @@ type failover struct {
 }
 
 func (f failover) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.GetBody != nil {
+		// The reverse proxy wraps the body, which hides from the transport
+		// that it is in memory: the transport would then write the headers
+		// and the body in two writes.
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("read the request body: %w", err)
+		}
+		shallow := *req // RoundTrip must not change its request
+		shallow.Body = body
+		req = &shallow
+	}
 	tried := map[string]bool{}
 	for {
 		resp, err := f.next.RoundTrip(req)
@@ -306,6 +320,7 @@ func encodeMessages(msgs []*wire.Message, batch bool) ([]byte, error) {
 // forward sends r, with body, to addr at path (with r's query).
 func (b *Relay) forward(w http.ResponseWriter, r *http.Request, body []byte, rt route, path string) {
 	defer b.pool.busy(rt.addr)()
+	rt.answer = &answerWriter{ResponseWriter: w, holdHeaders: r.Method == http.MethodPost}
 	out := r.Clone(context.WithValue(r.Context(), routeKey{}, rt))
 	if body != nil {
 		out.ContentLength = int64(len(body))
@@ -314,7 +329,7 @@ func (b *Relay) forward(w http.ResponseWriter, r *http.Request, body []byte, rt 
 	}
 	out.URL.Scheme, out.URL.Host = b.scheme, rt.addr
 	out.URL.Path, out.URL.RawPath = path, ""
-	b.rp.ServeHTTP(w, out)
+	b.rp.ServeHTTP(rt.answer, out)
 }
 
 // serveStreamable relays the streamable HTTP endpoint. A request that
@@ -360,6 +375,9 @@ func (b *Relay) remember(resp *http.Response) error {
 		if err := rewriteResponse(resp, rewriteAnswers(rt.replies)); err != nil {
 			return err
 		}
+	}
+	if rt.answer != nil {
+		resp.Body = endingBody{ReadCloser: resp.Body, ended: &rt.answer.ended}
 	}
 	ctx := resp.Request.Context()
 	if id := resp.Header.Get(wire.HeaderSessionID); id != "" && rt.session == "" {

@@ -19,14 +19,49 @@ import (
 type httpSession struct {
 	id     string
 	client *clientSession
-	closed chan struct{}
 
 	mu         sync.Mutex
-	calls      map[string]*mailbox // open POST streams, by request id
+	calls      map[string]*mailbox // open POST streams, by request id; nil when none
 	standalone *mailbox            // the GET stream, if open
 	listen     *mailbox            // a subscriptions/listen stream (2026-07-28), if open
 	lastUsed   time.Time
 	handshake  bool // only its initialize so far
+	// closed is closed when the session ends. It exists while streams
+	// wait on it (watch), so that an idle session holds no channel.
+	closed   chan struct{}
+	watchers int
+	ended    bool
+}
+
+// watch returns a channel closed when the session ends, and the function
+// that says the caller no longer waits on it.
+func (s *httpSession) watch() (<-chan struct{}, func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed == nil {
+		s.closed = make(chan struct{})
+		if s.ended {
+			close(s.closed)
+		}
+	}
+	s.watchers++
+	return s.closed, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.watchers--; s.watchers == 0 && !s.ended {
+			s.closed = nil
+		}
+	}
+}
+
+// finish ends the session's streams.
+func (s *httpSession) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended && s.closed != nil {
+		close(s.closed)
+	}
+	s.ended = true
 }
 
 // deliver routes a backend message to the POST stream of the request it
@@ -161,7 +196,7 @@ func (h *streamable) sessionFor(w http.ResponseWriter, r *http.Request, msgs []*
 }
 
 func (h *streamable) newSession(id string) *httpSession {
-	s := &httpSession{id: id, calls: map[string]*mailbox{}, lastUsed: time.Now(), closed: make(chan struct{})}
+	s := &httpSession{id: id, lastUsed: time.Now()}
 	s.client = h.mux.open(s.deliver(&h.o))
 	return s
 }
@@ -197,7 +232,7 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 				fmt.Sprintf("request id %s is already in flight in this session: use a new id for each request", m.ID)))
 			return
 		}
-		s.calls[string(m.ID)] = box
+		put(&s.calls, string(m.ID), box)
 		waiting[string(m.ID)] = true
 	}
 	if listen {
@@ -232,7 +267,9 @@ func (h *streamable) forward(w http.ResponseWriter, r *http.Request, s *httpSess
 		}
 		return remaining == 0
 	}
-	pump(r.Context(), sse, box, h.o.Stats, complete, s.closed, drain)
+	ended, unwatch := s.watch()
+	defer unwatch()
+	pump(r.Context(), sse, box, h.o.Stats, complete, ended, drain)
 	if remaining > 0 && r.Context().Err() != nil {
 		// The client went away: the backend need not finish the work.
 		for id := range waiting {
@@ -245,7 +282,7 @@ func (h *streamable) release(s *httpSession, waiting map[string]bool, listen boo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id := range waiting {
-		delete(s.calls, id)
+		drop(&s.calls, id)
 	}
 	if listen {
 		s.listen = nil
@@ -292,7 +329,9 @@ func (h *streamable) get(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	// At a drain, clients reopen the stream on another replica.
-	pump(r.Context(), wire.NewSSEWriter(w, h.o.WriteTimeout), box, h.o.Stats, never, s.closed, h.o.Drain)
+	ended, unwatch := s.watch()
+	defer unwatch()
+	pump(r.Context(), wire.NewSSEWriter(w, h.o.WriteTimeout), box, h.o.Stats, never, ended, h.o.Drain)
 }
 
 func (h *streamable) delete(w http.ResponseWriter, r *http.Request) {
@@ -317,7 +356,7 @@ func (h *streamable) end(id string) bool {
 	if !ok {
 		return false
 	}
-	close(s.closed)
+	s.finish()
 	h.mux.close(s.client)
 	h.o.Sessions.Release()
 	return true

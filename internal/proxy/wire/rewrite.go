@@ -58,28 +58,28 @@ func rewriteOne(raw []byte, fn AnswerRewrite) ([]byte, bool) {
 // lines rewritten; every other byte passes as it is, event by event, so the
 // stream is not held back.
 func RewriteEvents(src io.ReadCloser, fn AnswerRewrite) io.ReadCloser {
-	return &eventRewriter{src: src, in: bufio.NewReader(src), fn: fn}
+	tail := &eofReader{r: src}
+	return &eventRewriter{src: src, tail: tail, in: bufio.NewReader(tail), fn: fn}
 }
 
 type eventRewriter struct {
-	src io.ReadCloser
-	in  *bufio.Reader
-	fn  AnswerRewrite
-	out []byte
-	err error
+	src  io.ReadCloser
+	tail *eofReader
+	in   *bufio.Reader
+	fn   AnswerRewrite
+	out  []byte
+	err  error
 }
 
 // Read returns the rewritten lines of what has arrived: it waits for a
 // line only when it has nothing to return, and otherwise takes every whole
 // line already buffered, so that an event leaves in one write (one flush)
-// rather than one a line.
+// rather than one a line. The last bytes come with io.EOF when the stream
+// has ended behind them, so the proxy can end its answer in the same write.
 func (e *eventRewriter) Read(p []byte) (int, error) {
 	for len(e.out) == 0 || e.lineBuffered() {
 		if e.err != nil {
-			if len(e.out) > 0 {
-				break
-			}
-			return 0, e.err
+			break
 		}
 		line, err := e.in.ReadBytes('\n')
 		e.err = err
@@ -87,10 +87,26 @@ func (e *eventRewriter) Read(p []byte) (int, error) {
 	}
 	n := copy(p, e.out)
 	e.out = e.out[n:]
-	if len(e.out) == 0 {
-		e.out = e.out[:0:0] // let a large event's buffer go
+	if len(e.out) > 0 {
+		return n, nil
 	}
-	return n, nil
+	e.out = e.out[:0:0] // let a large event's buffer go
+	if e.err == nil && e.tail.eof && e.in.Buffered() == 0 {
+		e.err = io.EOF // nothing is left to read
+	}
+	return n, e.err
+}
+
+// eofReader notes that its reader has ended.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (t *eofReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.eof = t.eof || err == io.EOF
+	return n, err
 }
 
 // lineBuffered reports a whole line waiting in the buffer: reading it

@@ -3,7 +3,9 @@ package wire
 import (
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -51,4 +53,20 @@ func TestRewrittenEventsLeaveWholeWithoutWaiting(t *testing.T) {
 		t.Fatal("the read waited for the rest of the event")
 	}
 	_ = w.Close()
+}
+
+// The last event of a stream that has ended comes with io.EOF, so that the
+// proxy ends its answer in the same write instead of one more. (A short
+// chunked body read from net/http ends so: its last data with io.EOF.)
+func TestTheLastEventComesWithTheEnd(t *testing.T) {
+	const ev = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"
+	r := RewriteEvents(io.NopCloser(iotest.DataErrReader(strings.NewReader(ev))), func(*Message) bool { return false })
+	buf := make([]byte, 4096)
+	n, err := r.Read(buf)
+	if string(buf[:n]) != ev || err != io.EOF {
+		t.Fatalf("read = %q, %v; want the event and io.EOF together", buf[:n], err)
+	}
+	if n, err := r.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("read after the end = %d, %v; want 0, io.EOF", n, err)
+	}
 }
