@@ -99,6 +99,13 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if s.DeletionTimestamp == nil && o.templateErr == nil {
 		o.applyErr = r.applyChildren(ctx, s, tmpl, o.refs)
+		if apierrors.HasStatusCause(o.applyErr, corev1.NamespaceTerminatingCause) {
+			// The namespace is being deleted, and the server with it: its
+			// children are gone for good, and retrying would only fill the
+			// queue (and the log) until the server's own deletion comes.
+			log.V(1).Info("namespace is terminating; not re-creating the server's children")
+			return ctrl.Result{}, nil
+		}
 		o.networkPolicies = o.applyErr == nil && s.Spec.NetworkPolicyEnabled(r.NetworkPolicy.ByDefault)
 	}
 	if s.DeletionTimestamp == nil && o.applyErr == nil {

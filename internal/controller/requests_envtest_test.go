@@ -315,3 +315,34 @@ func TestSecretChangeTouchesOnlyItsServers(t *testing.T) {
 		t.Errorf("osv's backend changed (resourceVersion %s, was %s); it references no Secret", now.ResourceVersion, osv.ResourceVersion)
 	}
 }
+
+// TestATerminatingNamespaceIsNotRetried: when a server's namespace is being
+// deleted, the API server refuses to re-create a child that is gone; the
+// operator takes that as final (the server goes with its namespace) and
+// does not retry it with back-off, which at 1,000 servers filled its queue
+// with thousands of refused PATCHes.
+func TestATerminatingNamespaceIsNotRetried(t *testing.T) {
+	ns := namespace(t)
+	createServer(t, ns, "osv", v1beta1.MCPServerSpec{Image: "example/osv:1", Transport: v1beta1.TransportStreamableHTTP})
+	workloads(t, ns, "osv", "workloads", nil)
+	settled(t, ns)
+	// envtest runs no namespace controller: the namespace stays
+	// Terminating, its objects stay until deleted by hand.
+	if err := k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	mark := apiRequests.mark()
+	if err := k8s.Delete(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: naming.ProxyServiceAccountName("osv")}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // a retry with back-off would be at its tenth attempt by now
+	var refused []string
+	for _, r := range apiRequests.since(mark, ns) {
+		if r.write() && strings.Contains(r.path, "/serviceaccounts/") {
+			refused = append(refused, r.String())
+		}
+	}
+	if len(refused) != 1 {
+		t.Errorf("the operator tried to re-create the ServiceAccount %d times (%v), want once", len(refused), refused)
+	}
+}

@@ -8,14 +8,10 @@ import (
 	"errors"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -57,7 +53,13 @@ type Options struct {
 	LeaderElectionNamespace string
 	// Webhooks serve admission; off for `make run` against a cluster
 	// without certificates.
-	Webhooks       bool
+	Webhooks bool
+	// AdmissionDryRun checks the objects an MCPServer generates with a dry
+	// run against the cluster, so that its own admission (quotas, policy
+	// engines, other webhooks) is consulted at kubectl apply, instead of
+	// with the API server's validation in process.
+	AdmissionDryRun bool
+
 	WebhookHost    string
 	WebhookPort    int
 	WebhookCertDir string
@@ -86,22 +88,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	cacheOpts := cache.Options{
-		// Nothing reads managedFields from the cache (the reconciler compares
-		// resourceVersions); they are often the larger part of an object's
-		// metadata, kept for every child, pod and Secret watched.
-		DefaultTransform: cache.TransformStripManagedFields(),
-		// Only the pods of MCPServers, not every pod in the cluster.
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{naming.LabelName: naming.AppName})},
-		},
-	}
-	if len(o.WatchNamespaces) > 0 {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range o.WatchNamespaces {
-			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
+	cacheOpts := cacheOptions(o.WatchNamespaces)
 	var tlsOpts []func(*tls.Config)
 	if !o.EnableHTTP2 {
 		tlsOpts = append(tlsOpts, disableHTTP2)
@@ -145,7 +132,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	ready := healthz.Ping
 	if o.Webhooks {
-		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, o.ProxyImage, o.NetworkPolicy); err != nil {
+		wo := webhookv1beta1.Options{ProxyImage: o.ProxyImage, NetworkPolicy: o.NetworkPolicy, DryRun: o.AdmissionDryRun}
+		if err := webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, wo); err != nil {
 			return nil, fmt.Errorf("set up MCPServer webhooks: %w", err)
 		}
 		if err := webhookv1beta1.SetupConfigWebhooksWithManager(mgr); err != nil {
