@@ -10,6 +10,7 @@
 // the operator image, the proxy image (--proxy-image), the release namespace,
 // whether MCPServers get NetworkPolicies by default (--network-policy-default),
 // how many MCPServers are reconciled at once (--max-concurrent-reconciles),
+// whether admission dry-runs the generated objects (--admission-dry-run),
 // and the RBAC scope, which turns every ClusterRole and ClusterRoleBinding into
 // a Role and RoleBinding in each allowed namespace, but for those of the
 // metrics endpoint: a Role cannot grant what they grant.
@@ -42,6 +43,7 @@ const (
 	watchArg      = "__WATCH_NAMESPACES__"
 	netpolArg     = "__NETWORK_POLICY_DEFAULT__"
 	reconcilesArg = "__MAX_CONCURRENT_RECONCILES__"
+	dryRunArg     = "__ADMISSION_DRY_RUN__"
 	roleNamespace = "__ROLE_NAMESPACE__"
 )
 
@@ -72,6 +74,11 @@ var lines = map[string][]string{
 	reconcilesArg: {
 		`{{- with $.Values.operator.maxConcurrentReconciles }}`,
 		`- --max-concurrent-reconciles={{ . }}`,
+		`{{- end }}`,
+	},
+	dryRunArg: {
+		`{{- if $.Values.operator.admissionDryRun }}`,
+		`- --admission-dry-run`,
 		`{{- end }}`,
 	},
 }
@@ -326,7 +333,8 @@ func isClusterWide(rule map[string]any) bool {
 type imageValues struct{ OperatorRepository, OperatorTag, ProxyRepository, ProxyTag string }
 
 // templateDeployment puts placeholders for the images, the pull policy,
-// --watch-namespaces, --network-policy-default and --max-concurrent-reconciles into the operator container and returns the images
+// --watch-namespaces, --network-policy-default, --max-concurrent-reconciles
+// and --admission-dry-run into the operator container and returns the images
 // kustomize set, the defaults of the values.
 func templateDeployment(r *resource.Resource) (imageValues, error) {
 	var v imageValues
@@ -363,7 +371,7 @@ func templateDeployment(r *resource.Resource) (imageValues, error) {
 		return v, fmt.Errorf("deployment %s: the manager container has no --proxy-image", r.GetName())
 	}
 	args.YNode().Content = append(args.YNode().Content, yaml.NewScalarRNode(watchArg).YNode(), yaml.NewScalarRNode(netpolArg).YNode(),
-		yaml.NewScalarRNode(reconcilesArg).YNode())
+		yaml.NewScalarRNode(reconcilesArg).YNode(), yaml.NewScalarRNode(dryRunArg).YNode())
 	if err := c.PipeE(yaml.SetField("image", yaml.NewScalarRNode(operatorImage))); err != nil {
 		return v, err
 	}
@@ -380,7 +388,7 @@ func splitImage(image string) (repo, tag string, err error) {
 	return image[:i], image[i+1:], nil
 }
 
-var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `|` + netpolArg + `|` + reconcilesArg + `)$`)
+var placeholderLine = regexp.MustCompile(`(?m)^( *)(.*)(` + pullPolicy + `|` + watchArg + `|` + netpolArg + `|` + reconcilesArg + `|` + dryRunArg + `)$`)
 
 // expand replaces the placeholders with template text.
 func expand(text string) string {

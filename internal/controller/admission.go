@@ -12,8 +12,9 @@ import (
 // GeneratedObjects are the objects the reconciler applies for s (defaulted,
 // with its decoded pod template tmpl), built by the same pure builders,
 // before any reference is resolved: no Secret hashes, no access document,
-// no telemetry export. Admission dry-runs them so that a server whose
-// objects the API server would refuse is refused itself, at kubectl apply.
+// no telemetry export. Admission checks them (ValidateApply, or DryRunApply
+// with --admission-dry-run) so that a server whose objects the API server
+// would refuse is refused itself, at kubectl apply.
 func GeneratedObjects(s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec, proxyImage string, np NetworkPolicyOptions) []client.Object {
 	return desiredObjects(s, tmpl, proxyImage, resolvedRefs{}, np)
 }

@@ -25,15 +25,16 @@ import (
 // restartedAt annotation of kubectl rollout restart) stay with whoever set
 // them, so an HPA or a restart is never reverted.
 func apply(ctx context.Context, c client.Client, obj client.Object) error {
-	u, err := applyBody(obj)
+	u, err := ApplyBody(obj)
 	if err != nil {
 		return err
 	}
 	return send(ctx, c, obj, u)
 }
 
-// applyBody is obj as apply sends it.
-func applyBody(obj client.Object) (*unstructured.Unstructured, error) {
+// ApplyBody is obj as the operator applies it (the bench applies the same
+// bodies without an operator).
+func ApplyBody(obj client.Object) (*unstructured.Unstructured, error) {
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("convert %T %s: %w", obj, obj.GetName(), err)
@@ -117,7 +118,7 @@ func metaHash(obj metav1.Object) [sha256.Size]byte {
 
 // apply applies obj, a child of server, unless it is as last applied.
 func (a *applier) apply(ctx context.Context, c client.Client, server types.NamespacedName, obj client.Object) error {
-	body, err := applyBody(obj)
+	body, err := ApplyBody(obj)
 	if err != nil {
 		return err
 	}

@@ -273,6 +273,7 @@ func TestChartValuesPassTheOperatorFlags(t *testing.T) {
 	for _, tc := range []struct{ value, flag string }{
 		{"networkPolicy.defaultEnabled=true", "--network-policy-default"},
 		{"operator.maxConcurrentReconciles=25", "--max-concurrent-reconciles=25"},
+		{"operator.admissionDryRun=true", "--admission-dry-run"},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
 			dep := only(t, kustomize(t), "Deployment")

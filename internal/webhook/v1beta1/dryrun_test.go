@@ -25,8 +25,9 @@ import (
 	"github.com/switchboard-mcp/switchboard/internal/naming"
 )
 
-// dryRunValidator is a Validator whose API server answers every apply of
-// a generated object of kind with answer (nil for the others).
+// dryRunValidator is a Validator with --admission-dry-run whose API server
+// answers every apply of a generated object of kind with answer (nil for
+// the others).
 func dryRunValidator(t *testing.T, kind string, answer error) Validator {
 	t.Helper()
 	apply := func(_ context.Context, _ client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
@@ -45,7 +46,7 @@ func dryRunValidator(t *testing.T, kind string, answer error) Validator {
 		return nil
 	}
 	c := cluster(t, interceptor.Funcs{Apply: apply}).(client.Client)
-	return Validator{Reader: c, Client: c, ProxyImage: "proxy:test"}
+	return Validator{Reader: c, Client: c, DryRun: true, ProxyImage: "proxy:test"}
 }
 
 func invalid(kind string, causes ...metav1.StatusCause) error {

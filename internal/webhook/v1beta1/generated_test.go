@@ -7,15 +7,20 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/switchboard-mcp/switchboard/api/v1beta1"
+	webhookv1beta1 "github.com/switchboard-mcp/switchboard/internal/webhook/v1beta1"
 )
 
 // A manifest whose generated objects the API server or the container
 // runtime would refuse is refused itself, at create, naming the MCPServer
 // field (field) and saying what to do (fix). Some are caught by the pure
-// checks, the others by the dry run of the generated objects, whose errors
-// come back at the field they come from.
+// checks, the others by the check of the generated objects (the API
+// server's validation, in process), whose errors come back at the field
+// they come from.
 var refusedServers = []struct {
 	name, spec, field, fix string
 }{
@@ -242,8 +247,8 @@ func TestUnusualServersAreAdmitted(t *testing.T) {
 	}
 }
 
-// The dry run is a server-side apply: it works on update too, where the
-// generated objects may already exist.
+// The generated objects are checked on update too, where they may
+// already exist.
 func TestAnUpdateIsDryRunToo(t *testing.T) {
 	ctx := context.Background()
 	k, _ := newClient(t)
@@ -263,5 +268,39 @@ func TestAnUpdateIsDryRunToo(t *testing.T) {
 	good.SetResourceVersion(obj.GetResourceVersion())
 	if err := k.Update(ctx, good, client.FieldOwner("test")); err != nil {
 		t.Errorf("valid update: %v", err)
+	}
+}
+
+// The in-process check (the default) refuses what the cluster's dry run
+// (--admission-dry-run) refuses, in the same words, and admits what it
+// admits: every server of both tables is checked both ways against the
+// suite's API server, without its webhooks in between.
+func TestTheInProcessCheckAgreesWithTheDryRun(t *testing.T) {
+	ctx := context.Background()
+	k, _ := newClient(t)
+	ensureNamespace(t, k, "generated")
+	const proxy = "switchboard/proxy:test"
+	inProcess := webhookv1beta1.Validator{Reader: k, ProxyImage: proxy}
+	dryRun := webhookv1beta1.Validator{Reader: k, Client: k, DryRun: true, ProxyImage: proxy}
+	cases := map[string]*unstructured.Unstructured{}
+	for _, tc := range refusedServers {
+		cases["refused: "+tc.name] = mcpServer(t, "bad", tc.spec)
+	}
+	for _, tc := range admittedServers {
+		cases["admitted: "+tc.name] = mcpServer(t, tc.server, tc.spec)
+	}
+	for name, obj := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := &v1beta1.MCPServer{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, s); err != nil {
+				t.Fatal(err)
+			}
+			s.Default(nil)
+			_, want := dryRun.ValidateCreate(ctx, s)
+			_, got := inProcess.ValidateCreate(ctx, s)
+			if fmt.Sprint(want) != fmt.Sprint(got) {
+				t.Errorf("the dry run says\n\t%v\nthe in-process check says\n\t%v", want, got)
+			}
+		})
 	}
 }

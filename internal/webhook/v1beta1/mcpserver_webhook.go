@@ -2,9 +2,11 @@
 // fills the defaults that depend on other fields, the validator checks what
 // the CRD schema and CEL cannot (podTemplateSpec, cross-entry rules, what
 // the generated objects need) and warns about what must not be an error
-// (missing referenced objects). It then dry-runs the objects the server
-// generates against the API server, so that a server whose objects would
-// be refused later is refused at kubectl apply, naming its own field.
+// (missing referenced objects). It then checks the objects the server
+// generates as the API server will (with the API server's own validation,
+// in process, or with a dry run against the cluster), so that a server
+// whose objects would be refused later is refused at kubectl apply, naming
+// its own field.
 package v1beta1
 
 import (
@@ -28,16 +30,30 @@ import (
 // validation errors are: MCPServer.toolhive.stacklok.dev "name" is invalid.
 var mcpServerKind = schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: "MCPServer"}
 
+// Options are the operator's settings the MCPServer webhooks need.
+type Options struct {
+	// ProxyImage and NetworkPolicy: the generated objects are built as the
+	// reconciler builds them.
+	ProxyImage    string
+	NetworkPolicy controller.NetworkPolicyOptions
+	// DryRun checks the generated objects with a dry run against the
+	// cluster instead of in process (Validator.DryRun).
+	DryRun bool
+}
+
 // SetupMCPServerWebhookWithManager registers both webhooks with the manager's
-// webhook server. References are read through the API reader, uncached, so
-// admission starts no Secret or ConfigMap informer across the cluster; the
-// generated objects are dry-run through the manager's client (writes go
-// straight to the API server), built with proxyImage as the reconciler
-// builds them (with the operator's NetworkPolicy settings np).
-func SetupMCPServerWebhookWithManager(mgr ctrl.Manager, proxyImage string, np controller.NetworkPolicyOptions) error {
+// webhook server. Secrets and ConfigMaps are read through the API reader,
+// uncached, so admission starts no Secret or ConfigMap informer across the
+// cluster; the config kinds come from the manager's cache, which holds them
+// for the controller's watches. A dry run goes through the manager's client
+// (writes go straight to the API server).
+func SetupMCPServerWebhookWithManager(mgr ctrl.Manager, o Options) error {
 	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.MCPServer{}).
 		WithDefaulter(Defaulter{}).
-		WithValidator(Validator{Reader: mgr.GetAPIReader(), Client: mgr.GetClient(), ProxyImage: proxyImage, NetworkPolicy: np}).
+		WithValidator(Validator{
+			Reader: mgr.GetAPIReader(), Configs: mgr.GetCache(), Client: mgr.GetClient(),
+			ProxyImage: o.ProxyImage, NetworkPolicy: o.NetworkPolicy, DryRun: o.DryRun,
+		}).
 		Complete()
 }
 
@@ -92,17 +108,29 @@ func explicitZeroPorts(raw []byte) field.ErrorList {
 
 // +kubebuilder:webhook:path=/validate-toolhive-stacklok-dev-v1beta1-mcpserver,mutating=false,failurePolicy=fail,sideEffects=None,groups=toolhive.stacklok.dev,resources=mcpservers,verbs=create;update,versions=v1beta1,name=vmcpserver-v1beta1.kb.io,admissionReviewVersions=v1
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
-// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs;mcptelemetryconfigs,verbs=get
-// The dry run needs what the reconciler's apply needs (create and patch of
-// the generated kinds), which the controller's markers grant.
+// +kubebuilder:rbac:groups=toolhive.stacklok.dev,resources=mcptoolconfigs;mcpoidcconfigs;mcpauthzconfigs;mcptelemetryconfigs,verbs=get;list;watch
+// The dry run (--admission-dry-run) needs what the reconciler's apply
+// needs (create and patch of the generated kinds), which the controller's
+// markers grant.
 
 // Validator rejects what cannot work and warns about what may not work yet.
 type Validator struct {
-	// Reader looks up referenced Secrets, ConfigMaps and MCPToolConfigs.
+	// Reader looks up referenced Secrets and ConfigMaps, uncached, and the
+	// config kinds Configs has not seen.
 	Reader client.Reader
-	// Client dry-runs the objects the server generates (server-side apply
-	// with dryRun=All). Nil skips the dry run (unit tests only: admission
-	// must then fail closed where it would have asked).
+	// Configs reads the referenced MCPToolConfigs, MCPOIDCConfigs,
+	// MCPAuthzConfigs and MCPTelemetryConfigs (the manager's cache). Nil
+	// reads them through Reader.
+	Configs client.Reader
+	// DryRun checks the generated objects by applying them with
+	// dryRun=All through Client, so that the cluster's own admission
+	// (quotas, policy engines, other webhooks) is consulted at kubectl
+	// apply, at the cost of a round trip per object. Without it the API
+	// server's validation runs in process (controller.ValidateApply).
+	DryRun bool
+	// Client dry-runs the generated objects. Nil skips the dry run (unit
+	// tests only: admission must then fail closed where it would have
+	// asked).
 	Client client.Client
 	// ProxyImage is the proxy image the reconciler generates.
 	ProxyImage string
@@ -132,14 +160,14 @@ func (Validator) ValidateDelete(context.Context, *v1beta1.MCPServer) (admission.
 }
 
 // validate runs the pure checks first, whose messages are the most
-// precise, then asks the API server about the generated objects.
+// precise, then checks the generated objects as the API server would.
 func (v Validator) validate(ctx context.Context, s *v1beta1.MCPServer) (admission.Warnings, error) {
 	tmpl, warnings, errs := validateSpec(s)
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(mcpServerKind, s.Name, errs)
 	}
-	warnings = append(warnings, referenceWarnings(ctx, v.Reader, s)...)
-	w, errs, err := v.dryRun(ctx, s, tmpl)
+	warnings = append(warnings, referenceWarnings(ctx, v.references(), s)...)
+	w, errs, err := v.checkGenerated(ctx, s, tmpl)
 	warnings = append(warnings, w...)
 	switch {
 	case err != nil:
@@ -148,4 +176,12 @@ func (v Validator) validate(ctx context.Context, s *v1beta1.MCPServer) (admissio
 		return warnings, apierrors.NewInvalid(mcpServerKind, s.Name, errs)
 	}
 	return warnings, nil
+}
+
+// references is where referenced objects are read.
+func (v Validator) references() client.Reader {
+	if v.Configs == nil {
+		return v.Reader
+	}
+	return configsFirst{cache: v.Configs, api: v.Reader}
 }

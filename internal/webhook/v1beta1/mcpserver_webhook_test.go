@@ -93,7 +93,7 @@ func TestDefaulterOutsideAdmissionDefaultsAsOnCreate(t *testing.T) {
 }
 
 func TestValidatorRejectsLikeTheAPIServer(t *testing.T) {
-	v := Validator{Reader: cluster(t, interceptor.Funcs{})}
+	v := Validator{Reader: cluster(t, interceptor.Funcs{}), ProxyImage: "proxy:test"}
 	s := server(template(`{"spec":{"containers":[{"name":"server","image":"i"}]}}`))
 	_, err := v.ValidateCreate(context.Background(), s)
 	if !apierrors.IsInvalid(err) {
@@ -107,7 +107,7 @@ func TestValidatorRejectsLikeTheAPIServer(t *testing.T) {
 }
 
 func TestValidatorAdmitsWithSpecAndReferenceWarnings(t *testing.T) {
-	v := Validator{Reader: cluster(t, interceptor.Funcs{})}
+	v := Validator{Reader: cluster(t, interceptor.Funcs{}), ProxyImage: "proxy:test"}
 	s := server(func(s *v1beta1.MCPServerSpec) {
 		s.Port = 9090
 		s.Secrets = []v1beta1.SecretRef{{Name: "slack-token", Key: "token"}}
@@ -125,7 +125,7 @@ func TestValidatorAdmitsWithSpecAndReferenceWarnings(t *testing.T) {
 // An object stored before a rule existed must stay deletable: a finalizer
 // or label update that leaves the spec alone is not validated again.
 func TestValidatorLetsUnchangedSpecsThrough(t *testing.T) {
-	v := Validator{Reader: cluster(t, interceptor.Funcs{})}
+	v := Validator{Reader: cluster(t, interceptor.Funcs{}), ProxyImage: "proxy:test"}
 	stored := server(template(`{"spec":{"containers":[{"name":"server","image":"i"}]}}`))
 	relabelled := stored.DeepCopy()
 	relabelled.Labels = map[string]string{"team": "tools"}

@@ -3,6 +3,9 @@ package v1beta1
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -107,5 +110,38 @@ func TestReferenceLookupFailureWarnsNotRejects(t *testing.T) {
 		`if it is missing, the server will wait for it`}
 	if d := cmp.Diff(want, []string(got)); d != "" {
 		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
+
+// Two keys of one Secret cost one request, and the config kinds come from
+// the cache: the API server is asked only for the Secret and for the
+// config the cache has not seen yet.
+func TestReferenceLookupsAreFew(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	api := cluster(t, interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+		mu.Lock()
+		asked = append(asked, fmt.Sprintf("%T %s", obj, key.Name))
+		mu.Unlock()
+		return c.Get(ctx, key, obj, opts...)
+	}})
+	scheme := runtime.NewScheme()
+	if err := v1beta1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	cache := fake.NewClientBuilder().WithScheme(scheme).
+		WithObjects(&v1beta1.MCPToolConfig{ObjectMeta: metav1.ObjectMeta{Name: "filters", Namespace: "tools"}}).Build()
+	v := Validator{Reader: api, Configs: cache}
+	s := server(func(s *v1beta1.MCPServerSpec) {
+		s.Secrets = []v1beta1.SecretRef{{Name: "github-token", Key: "token"}, {Name: "github-token", Key: "token", TargetEnvName: "GH_TOKEN"}}
+		s.ToolConfigRef = &v1beta1.ToolConfigRef{Name: "filters"}
+		s.OIDCConfigRef = &v1beta1.MCPOIDCConfigReference{Name: "oidc", Audience: "tools"}
+	})
+	if w := referenceWarnings(context.Background(), v.references(), s); w != nil {
+		t.Errorf("warnings %q, want none: every reference resolves", w)
+	}
+	slices.Sort(asked)
+	if d := cmp.Diff([]string{"*v1.Secret github-token", "*v1beta1.MCPOIDCConfig oidc"}, asked); d != "" {
+		t.Errorf("API server lookups (-want +got):\n%s", d)
 	}
 }

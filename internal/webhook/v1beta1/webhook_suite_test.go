@@ -24,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/switchboard-mcp/switchboard/api/v1beta1"
-	"github.com/switchboard-mcp/switchboard/internal/controller"
 	"github.com/switchboard-mcp/switchboard/internal/testenv"
 	webhookv1beta1 "github.com/switchboard-mcp/switchboard/internal/webhook/v1beta1"
 )
@@ -83,7 +82,7 @@ func startSuite() error {
 		}),
 	})
 	if err == nil {
-		err = errors.Join(webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, "switchboard/proxy:test", controller.NetworkPolicyOptions{}), webhookv1beta1.SetupConfigWebhooksWithManager(mgr))
+		err = errors.Join(webhookv1beta1.SetupMCPServerWebhookWithManager(mgr, webhookv1beta1.Options{ProxyImage: "switchboard/proxy:test"}), webhookv1beta1.SetupConfigWebhooksWithManager(mgr))
 	}
 	if err != nil {
 		_ = env.Stop()

@@ -31,31 +31,33 @@ const dryRunTimeout = 5 * time.Second
 // by the API server, which assigns it before validating webhooks run).
 const dryRunUID types.UID = "00000000-0000-0000-0000-000000000000"
 
-// dryRun applies every object the reconciler would generate for s, with
-// dryRun=All, as the reconciler would apply it: the API server validates
-// it, runs its admission (quotas, policies, other webhooks) and stores
-// nothing. Its refusals come back as errors of the MCPServer's fields.
-// err is set when the API server could not be asked: the caller fails
-// closed.
-func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) (admission.Warnings, field.ErrorList, error) {
-	if v.Client == nil || s.DeletionTimestamp != nil {
+// checkGenerated checks every object the reconciler would generate for s
+// as the API server will check it when the reconciler applies it, so that
+// a server whose objects would be refused is refused itself, naming its
+// own fields. By default the API server's own validation runs in process
+// (controller.ValidateApply); with DryRun each object is applied with
+// dryRun=All instead, and the cluster's admission (quotas, policies, other
+// webhooks) has its say too. err is set when the objects could not be
+// checked: the caller fails closed.
+func (v Validator) checkGenerated(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev1.PodTemplateSpec) (admission.Warnings, field.ErrorList, error) {
+	if s.DeletionTimestamp != nil || (v.DryRun && v.Client == nil) {
 		return nil, nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
-	defer cancel()
 	owner := s.DeepCopy()
 	if owner.UID == "" {
 		owner.UID = dryRunUID
 	}
+	check, done := v.checker(ctx)
+	defer done()
 	o := origins{s: s, tmpl: tmpl}
 	var warnings admission.Warnings
 	var errs field.ErrorList
 	seen := map[string]bool{} // the pod template's grace period reaches both workloads
 	for _, obj := range controller.GeneratedObjects(owner, tmpl, v.ProxyImage, v.NetworkPolicy) {
-		if !dryRunnable(obj) {
+		if v.DryRun && !dryRunnable(obj) {
 			continue
 		}
-		err := controller.DryRunApply(ctx, v.Client, obj)
+		err := check(obj)
 		var status apierrors.APIStatus
 		switch {
 		case err == nil:
@@ -73,6 +75,9 @@ func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev
 			// The last: the object's structure (duplicate keys in a list
 			// map) is refused before validation.
 			errs = append(errs, o.refused(obj, status.Status(), seen)...)
+		case !v.DryRun:
+			desc, _ := o.generated(obj)
+			return warnings, nil, apierrors.NewInternalError(fmt.Errorf("could not check the %s this server generates: %w", desc, err))
 		default:
 			desc, _ := o.generated(obj)
 			return warnings, nil, apierrors.NewServiceUnavailable(fmt.Sprintf(
@@ -80,6 +85,16 @@ func (v Validator) dryRun(ctx context.Context, s *v1beta1.MCPServer, tmpl *corev
 		}
 	}
 	return warnings, errs, nil
+}
+
+// checker is how each generated object is checked: in process, or with a
+// dry run, all of them within dryRunTimeout.
+func (v Validator) checker(ctx context.Context) (check func(client.Object) error, done context.CancelFunc) {
+	if !v.DryRun {
+		return controller.ValidateApply, func() {}
+	}
+	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
+	return func(obj client.Object) error { return controller.DryRunApply(ctx, v.Client, obj) }, cancel
 }
 
 // dryRunnable: the proxy's Role and RoleBinding depend on nothing but the
