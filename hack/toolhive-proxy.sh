@@ -16,14 +16,14 @@ cd "$root"
 log() { printf '[toolhive-proxy %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # shellcheck source=progress.sh
 . hack/progress.sh
+# shellcheck source=toolimage.sh
+. hack/toolimage.sh
 
 version=v$TOOLHIVE_VERSION
 bin=bin/toolhive-proxy/$version/toolhive-proxy
 if [ ! -x "$bin" ]; then
-  if ! grep -q "github.com/stacklok/toolhive $version\b" hack/tools/toolhive-proxy/go.mod; then
-    log "hack/tools/toolhive-proxy/go.mod does not require github.com/stacklok/toolhive $version (TOOLHIVE_VERSION)"
-    exit 1
-  fi
+  tool_pinned hack/tools/toolhive-proxy github.com/stacklok/toolhive "$version" \
+    "go -C hack/tools/toolhive-proxy get github.com/stacklok/toolhive@$version (with GOTOOLCHAIN=$TOOLHIVE_GO_TOOLCHAIN)"
   mkdir -p "$(dirname "$bin")"
   with_progress "toolhive-proxy $version" env GOTOOLCHAIN="$TOOLHIVE_GO_TOOLCHAIN" CGO_ENABLED=0 \
     go -C hack/tools/toolhive-proxy build -trimpath -o "$root/$bin" .

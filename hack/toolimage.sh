@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the scripts that build a third-party tool from a module of its
-# own under hack/tools and run it as an image on the local cluster
-# (hack/coredns.sh, hack/jaeger.sh, hack/traefik.sh). Uses the caller's log
-# function and $root.
+# own under hack/tools (hack/coredns.sh, hack/jaeger.sh, hack/traefik.sh,
+# which run it as an image on the local cluster, and hack/toolhive-proxy.sh,
+# whose binary the bench runs). Uses the caller's log function and $root.
 
 # tool_pinned DIR MODULE VERSION HINT...: the tool module DIR requires
 # MODULE at VERSION, the pin in hack/versions.env; otherwise says so, then

@@ -16,6 +16,8 @@ type report struct {
 	o                     options
 	loadBefore, loadAfter string
 
+	floor floorResult
+
 	objectsPerServer int
 	applied          time.Duration
 	applyLatency     latencies
@@ -115,6 +117,10 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "| every server has its %d objects | %s | |\n", r.objectsPerServer, secs(p.objects))
 	fmt.Fprintf(w, "| every pod Ready (%d on KWOK nodes) | %s | |\n", 2*o.servers, secs(p.podsReady))
 	fmt.Fprintf(w, "| every server Ready | **%s** (per server p50 %s, p99 %s) | ≤ 60 s: %s |\n", secs(p.ready), secs(quantile(p.untilReady, 0.5)), secs(quantile(p.untilReady, 0.99)), met(p.ready <= time.Minute))
+	if r.floor.podsReady > 0 {
+		fmt.Fprintf(w, "| floor: the same %d objects per server applied with no operator, %d at once: every pod Ready | %s (applied in %s) | |\n", r.floor.objects, o.workers, secs(r.floor.podsReady), secs(r.floor.applied))
+		fmt.Fprintf(w, "| every server Ready, as a ratio of the floor | **%.2f×** | |\n", p.ready.Seconds()/r.floor.podsReady.Seconds())
+	}
 	fmt.Fprintf(w, "| a server Ready after both its pods are (the operator's share) | p50 %s, p99 %s, max %s | |\n", secs(quantile(p.afterPods, 0.5)), secs(quantile(p.afterPods, 0.99)), secs(quantile(p.afterPods, 1)))
 	fmt.Fprintf(w, "| Ready reasons | %s; %d /health GETs answered | Ready = a proxy's /health said MCP answered |\n", reasons(p.reasons), r.healthGETs)
 	fmt.Fprintf(w, "| manager RSS: before / all Ready / after the quiet period | %.1f / **%.1f** / %.1f MiB (peak %.1f) | ≤ 150 MiB: %s |\n", r.rssBefore, r.rssReady, r.rssQuiet, r.rssPeak, met(max(r.rssReady, r.rssQuiet) <= 150))

@@ -14,7 +14,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,14 +99,7 @@ func applyAll(ctx context.Context, c client.Client, ns string, n, workers, refer
 }
 
 func applyServer(ctx context.Context, c client.Client, s *v1beta1.MCPServer) error {
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(s)
-	if err != nil {
-		return err
-	}
-	delete(u, "status")
-	unstructured.RemoveNestedField(u, "metadata", "creationTimestamp")
-	ac := client.ApplyConfigurationFromUnstructured(&unstructured.Unstructured{Object: u})
-	return c.Apply(ctx, ac, client.FieldOwner("benchoperator"), client.ForceOwnership)
+	return applyObject(ctx, c, s, "benchoperator")
 }
 
 // fakeProxies answers, on every address of the KWOK pod range, /health as
