@@ -152,6 +152,10 @@ func TestAnHTTPCallIsUnderTheHTTPSpanOfTheHeadersTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = session.Close()
+	// The server's span of a request ends when its handler returns, which
+	// may be after the client has read the whole answer: Close waits for
+	// the handlers, so every span has ended before the export.
+	srv.Close()
 	tr.shutdown(quiet)
 
 	call := col.span(t, "tools/call echo")
