@@ -43,7 +43,7 @@ type options struct {
 	namespace, operatorNamespace, kwokCIDR string
 	proxyPort                              int
 	settle, quiet, timeout                 time.Duration
-	keep, scaleOnly, floor                 bool
+	keep, scaleOnly, floor, admissionOnly  bool
 }
 
 func main() {
@@ -62,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave the namespace and its servers")
 	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the thousand servers' way to Ready and the memory then")
 	flag.BoolVar(&o.floor, "floor", true, "first time the same workloads applied with no operator (the floor under time to Ready)")
+	flag.BoolVar(&o.admissionOnly, "admission-only", false, "measure only admission (no servers applied)")
 	flag.Parse()
 	crlog.SetLogger(logr.Discard()) // the bench's cache logs nothing worth its output
 	if err := run(context.Background(), o); err != nil {
@@ -77,6 +78,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	r := report{o: o, loadBefore: loadavg()}
+	if o.admissionOnly {
+		err = admission(ctx, e.c, e.mgr, o, &r)
+		r.loadAfter = loadavg()
+		r.print(os.Stdout)
+		return err
+	}
 	if o.floor {
 		if r.floor, err = floor(ctx, e.c, e.cfg, o); err != nil {
 			return err
@@ -85,7 +92,7 @@ func run(ctx context.Context, o options) error {
 	if r.rssBefore, _, err = vmRSS(e.mgr.pid); err != nil {
 		return err
 	}
-	if err := scale(ctx, e.c, e.watched, o, &r); err != nil {
+	if err := scale(ctx, e, o, &r); err != nil {
 		return err
 	}
 	if r.rssReady, r.rssPeak, err = vmRSS(e.mgr.pid); err != nil {
@@ -196,8 +203,11 @@ func setUp(ctx context.Context, o options) (e env, cleanup func(), err error) {
 	return e, cleanup, err
 }
 
-// scale applies the servers and waits until all are Ready.
-func scale(ctx context.Context, c client.Client, watched client.Reader, o options, r *report) error {
+// scale applies the servers and waits until all are Ready. Around the
+// applies it reads how long the webhooks took, as the API server waited
+// for them and as the manager handled them.
+func scale(ctx context.Context, e env, o options, r *report) error {
+	c := e.c
 	want := make([]map[schema.GroupVersionKind][]string, o.servers)
 	for i := range want {
 		s, err := server(o.namespace, i, o.referencing, int32(o.proxyPort)) //nolint:gosec // a port
@@ -211,6 +221,14 @@ func scale(ctx context.Context, c client.Client, watched client.Reader, o option
 	for _, names := range want[0] {
 		r.objectsPerServer += len(names)
 	}
+	apiBefore, err := apiServerWebhooks(ctx, e.cs)
+	if err != nil {
+		return err
+	}
+	mgrBefore, err := e.metrics.read(ctx)
+	if err != nil {
+		return err
+	}
 	logf("applying %d MCPServers, %d at once", o.servers, o.workers)
 	start := time.Now()
 	lat, err := applyAll(ctx, c, o.namespace, o.servers, o.workers, o.referencing, int32(o.proxyPort)) //nolint:gosec // a port
@@ -219,8 +237,11 @@ func scale(ctx context.Context, c client.Client, watched client.Reader, o option
 	if err != nil {
 		return err
 	}
+	if r.applyWebhooks, err = webhooksSince(ctx, e, apiBefore, mgrBefore); err != nil {
+		return err
+	}
 	logf("applied in %s; waiting for every server's objects and Ready", r.applied.Round(time.Millisecond))
-	r.progress, err = watchUntilReady(ctx, watched, o.namespace, want, start, o.timeout)
+	r.progress, err = watchUntilReady(ctx, e.watched, o.namespace, want, start, o.timeout)
 	return err
 }
 

@@ -73,6 +73,7 @@ func newScraper(ctx context.Context, c client.Client, cs kubernetes.Interface, n
 type counters struct {
 	requests   map[string]float64 // by HTTP method, and code when not 2xx
 	reconciles float64
+	webhooks   map[string]histogram // the handlers' latencies, by path
 }
 
 func (s *scraper) read(ctx context.Context) (counters, error) {
@@ -94,7 +95,7 @@ func (s *scraper) read(ctx context.Context) (counters, error) {
 	if err != nil {
 		return counters{}, fmt.Errorf("parse %s: %w", s.url, err)
 	}
-	out := counters{requests: map[string]float64{}}
+	out := counters{requests: map[string]float64{}, webhooks: histogramsBy(families, managerWebhookFamily, "webhook")}
 	for _, m := range families["rest_client_requests_total"].GetMetric() {
 		key := label(m, "method")
 		if !strings.HasPrefix(label(m, "code"), "2") {
@@ -109,6 +110,11 @@ func (s *scraper) read(ctx context.Context) (counters, error) {
 	}
 	return out, nil
 }
+
+// managerWebhookFamily is controller-runtime's latency of each webhook
+// handler, by path: the review's own time, from its body read to its
+// answer written.
+const managerWebhookFamily = "controller_runtime_webhook_latency_seconds"
 
 func label(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {

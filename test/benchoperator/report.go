@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type report struct {
 	objectsPerServer int
 	applied          time.Duration
 	applyLatency     latencies
+	applyWebhooks    []webhookLatency
 	progress         progress
 	healthGETs       int64
 
@@ -34,11 +36,13 @@ type report struct {
 }
 
 // reviewSeries is one webhook's latencies for one kind of server at a
-// concurrency.
+// concurrency, how long the series took, and the manager's CPU in it.
 type reviewSeries struct {
 	webhook, server string
 	workers         int
 	l               latencies
+	took            time.Duration
+	use             cpuUse
 }
 
 // admission posts reviews to both webhooks, for a server without
@@ -78,11 +82,21 @@ func admission(ctx context.Context, c client.Client, mgr manager, o options, r *
 				return err
 			}
 			logf("%d reviews, %d at once: %s webhook, server %s", n, workers, sv.w.name, sv.what)
+			before, err := readCPU(mgr.pid)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
 			l, err := review(ctx, hc, sv.w, s, n, workers)
 			if err != nil {
 				return err
 			}
-			r.reviews = append(r.reviews, reviewSeries{sv.w.name, sv.what, workers, l})
+			took := time.Since(start)
+			after, err := readCPU(mgr.pid)
+			if err != nil {
+				return err
+			}
+			r.reviews = append(r.reviews, reviewSeries{sv.w.name, sv.what, workers, l, took, after.minus(before)})
 		}
 	}
 	r.steps, err = validationSteps(ctx, c, withReferences(defaulted), 100)
@@ -107,10 +121,23 @@ func met(ok bool) string {
 
 // print writes the run as markdown for docs/benchmarks.md.
 func (r report) print(w io.Writer) {
-	o, p := r.o, r.progress
+	o := r.o
 	fmt.Fprintf(w, "## Operator at scale — %s\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "```sh\nmake bench-operator   # = go run ./test/benchoperator -servers %d -workers %d\n```\n\n", o.servers, o.workers)
 	fmt.Fprintf(w, "Load average before / after: %s / %s.\n\n", r.loadBefore, r.loadAfter)
+	if !o.admissionOnly {
+		r.printScale(w)
+		r.printWebhooks(w)
+	}
+	if !o.scaleOnly {
+		r.printAdmission(w)
+	}
+}
+
+// printScale writes the thousand servers' way to Ready, the memory, and
+// what a quiet period and a Secret's change cost.
+func (r report) printScale(w io.Writer) {
+	o, p := r.o, r.progress
 	fmt.Fprintln(w, "| measure | figure | target |")
 	fmt.Fprintln(w, "|---|---|---|")
 	fmt.Fprintf(w, "| %d MCPServers applied, %d at once | %s (apply p50 %s, p99 %s) | |\n", o.servers, o.workers, secs(r.applied), ms(r.applyLatency.quantile(0.5)), ms(r.applyLatency.quantile(0.99)))
@@ -125,6 +152,7 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "| Ready reasons | %s; %d /health GETs answered | Ready = a proxy's /health said MCP answered |\n", reasons(p.reasons), r.healthGETs)
 	fmt.Fprintf(w, "| manager RSS: before / all Ready / after the quiet period | %.1f / **%.1f** / %.1f MiB (peak %.1f) | ≤ 150 MiB: %s |\n", r.rssBefore, r.rssReady, r.rssQuiet, r.rssPeak, met(max(r.rssReady, r.rssQuiet) <= 150))
 	if o.scaleOnly {
+		fmt.Fprintln(w)
 		return
 	}
 	st := r.steady
@@ -135,10 +163,40 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "| a Secret %d servers reference changes: StatefulSets changed | %d (%s) in %s, none more in the next %s; proxy Deployments changed %d; reconciles %.0f | only those %d: %s |\n",
 		sc.referencing, len(sc.statefulSets), abbreviate(sc.statefulSets), secs(sc.took), secs(sc.watchedAfter), len(sc.deployments), sc.reconciles, sc.referencing, met(sc.onlyReferencing))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Admission, AdmissionReviews posted from the host to the webhook server (pod IP, port 9443), each a create of a new server:")
+}
+
+// printWebhooks writes what the webhooks took during the thousand applies.
+func (r report) printWebhooks(w io.Writer) {
+	fmt.Fprintf(w, "The webhooks during the %d applies, %d at once (histograms' deltas; quantiles interpolated within buckets):\n\n", r.o.servers, r.o.workers)
+	fmt.Fprintln(w, "| seen by | webhook | calls | buckets | share ≤ 5 ms | p50 | p99 | target p99 ≤ 5 ms |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, wl := range r.applyWebhooks {
+		share, target := "", ""
+		if v := wl.h.share(0.005); !math.IsNaN(v) {
+			share = fmt.Sprintf("%.1f %%", 100*v)
+			target = met(wl.h.quantile(0.99) <= 0.005)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s |\n", wl.seenBy, wl.webhook, wl.h.count(), wl.h.bounds(), share,
+			seconds(wl.h.quantile(0.5)), seconds(wl.h.quantile(0.99)), target)
+	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| webhook | server | at once | reviews | p50 | p99 | target p99 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+}
+
+func seconds(s float64) string {
+	if math.IsNaN(s) {
+		return "—"
+	}
+	return ms(time.Duration(s * float64(time.Second)))
+}
+
+// printAdmission writes the reviews' latencies and the manager's CPU.
+func (r report) printAdmission(w io.Writer) {
+	o := r.o
+	fmt.Fprintln(w, "Admission, AdmissionReviews posted from the host to the webhook server (pod IP, port 9443), each a create of a new server;")
+	fmt.Fprintln(w, "the manager's CPU per review and its container's CFS throttling over each series:")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| webhook | server | at once | reviews | p50 | p99 | reviews/s | manager CPU per review | throttled (periods) | target p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, rs := range r.reviews {
 		target := ""
 		if rs.workers == o.workers {
@@ -148,7 +206,10 @@ func (r report) print(w io.Writer) {
 			}
 			target = fmt.Sprintf("≤ %s: %s", ms(limit), met(rs.l.quantile(0.99) <= limit))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s | %s |\n", rs.webhook, rs.server, rs.workers, len(rs.l), ms(rs.l.quantile(0.5)), ms(rs.l.quantile(0.99)), target)
+		n := len(rs.l)
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s | %.0f | %s | %s (%d of %d) | %s |\n", rs.webhook, rs.server, rs.workers, n,
+			ms(rs.l.quantile(0.5)), ms(rs.l.quantile(0.99)), float64(n)/rs.took.Seconds(), ms(rs.use.cpu/time.Duration(max(n, 1))),
+			ms(rs.use.throttled), rs.use.throttledPeriods, rs.use.periods, target)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The validating webhook's API round trips for a server with references, timed one at a time from the host (p50 of 100):")
