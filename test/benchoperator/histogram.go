@@ -105,7 +105,7 @@ func (h histogram) bounds() string {
 	var parts []string
 	for _, b := range h.le {
 		if !math.IsInf(b, 1) {
-			parts = append(parts, fmt.Sprintf("%g", b*1000))
+			parts = append(parts, fmt.Sprintf("%.3g", b*1000))
 		}
 	}
 	return strings.Join(parts, "/") + " ms"

@@ -150,11 +150,11 @@ func (r report) printScale(w io.Writer) {
 	}
 	fmt.Fprintf(w, "| a server Ready after both its pods are (the operator's share) | p50 %s, p99 %s, max %s | |\n", secs(quantile(p.afterPods, 0.5)), secs(quantile(p.afterPods, 0.99)), secs(quantile(p.afterPods, 1)))
 	fmt.Fprintf(w, "| Ready reasons | %s; %d /health GETs answered | Ready = a proxy's /health said MCP answered |\n", reasons(p.reasons), r.healthGETs)
-	fmt.Fprintf(w, "| manager RSS: before / all Ready / after the quiet period | %.1f / **%.1f** / %.1f MiB (peak %.1f) | ≤ 150 MiB: %s |\n", r.rssBefore, r.rssReady, r.rssQuiet, r.rssPeak, met(max(r.rssReady, r.rssQuiet) <= 150))
 	if o.scaleOnly {
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "| manager RSS: before / all Ready | %.1f / **%.1f** MiB (peak %.1f) | ≤ 150 MiB: %s |\n\n", r.rssBefore, r.rssReady, r.rssPeak, met(r.rssReady <= 150))
 		return
 	}
+	fmt.Fprintf(w, "| manager RSS: before / all Ready / after the quiet period | %.1f / **%.1f** / %.1f MiB (peak %.1f) | ≤ 150 MiB: %s |\n", r.rssBefore, r.rssReady, r.rssQuiet, r.rssPeak, met(max(r.rssReady, r.rssQuiet) <= 150))
 	st := r.steady
 	fmt.Fprintf(w, "| quiet %s: reconciles; requests (lease renewals %d) | %.0f; %s | |\n", secs(st.window), st.leaseRenewals, st.reconciles, st.String())
 	fmt.Fprintf(w, "| writes per reconcile (lease renewals left out) | **%.4f** | 0: %s |\n", st.writesPerReconcile(), met(st.writesPerReconcile() == 0))

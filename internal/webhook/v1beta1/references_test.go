@@ -21,7 +21,7 @@ import (
 )
 
 // cluster is the namespace "tools" with one object of each referenced kind.
-func cluster(t *testing.T, funcs interceptor.Funcs) client.Reader {
+func cluster(t testing.TB, funcs interceptor.Funcs) client.Reader {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := errors.Join(clientgoscheme.AddToScheme(scheme), v1beta1.AddToScheme(scheme)); err != nil {
